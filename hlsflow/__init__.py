@@ -1,0 +1,30 @@
+"""hlsflow: quantized Keras/QKeras networks to bit-exact Vivado/Vitis HLS projects.
+
+Importing hlsflow is light: TensorFlow loads only when a model is loaded or converted.
+"""
+from hlsflow.errors import HlsflowError
+
+__version__ = "0.1.0"
+__all__ = ["convert", "load_model", "load_project", "HlsflowError", "__version__"]
+
+
+def convert(model, output_dir, **kwargs):
+    """Convert a Keras/QKeras model (object or path) into an HLS project; returns a Project.
+    See hlsflow.project.convert for the options."""
+    from hlsflow.project import convert as _convert
+
+    return _convert(model, output_dir, **kwargs)
+
+
+def load_model(path, weights=None):
+    """Load a Keras/QKeras model from .h5, .keras, or .json plus a weights .h5."""
+    from hlsflow.frontend.keras import load_model as _load
+
+    return _load(path, weights)
+
+
+def load_project(directory):
+    """Open a generated project (its project.json) without TensorFlow."""
+    from hlsflow.project import Project
+
+    return Project.load(directory)

@@ -1,0 +1,3 @@
+from hlsflow.cli import main
+
+raise SystemExit(main())

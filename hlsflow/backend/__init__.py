@@ -1,0 +1,1 @@
+"""HLS project generation (writer), C simulation (csim) and its helpers."""

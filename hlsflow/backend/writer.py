@@ -1,0 +1,181 @@
+"""Render the jinja2 templates into a complete HLS project directory."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from hlsflow.backend.ap_types import ap_types_dir
+from hlsflow.backend.names import cpp_identifier, unique_identifiers
+from hlsflow.errors import OptionError, ProjectError
+from hlsflow.ir import Graph
+from hlsflow.softmax import softmax_tables
+
+BACKENDS = {
+    "vitis": {"tool": "vitis_hls", "tool_args": "-f", "tool_product": "Vitis HLS"},
+    "vivado": {"tool": "vivado_hls", "tool_args": "-f", "tool_product": "Vivado HLS"},
+}
+DEFAULT_PART = "xcvu9p-flga2104-2-e"
+DEFAULT_CLOCK_NS = 5.0
+# Names the generated code derives from a tensor or node identifier.
+DERIVED = ("", "_t", "_w", "_b", "_s", "_accum_t", "_weight_t", "_bias_t", "_scale_t", "_index_t", "_exp_t",
+           "_sum_t", "_inv_index_t", "_inv_t", "_exp_table", "_inv_table", "_logits", "_test", "_prj", "_H_")
+RESERVED = ("logits", "peak", "same", "exact", "samples", "defines", "parameters", "in", "out", "ref", "lref")
+VALUES_PER_LINE = 8
+
+
+def templates_dir() -> Path:
+    """templates/ inside the installed package, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / "firmware").is_dir():
+            return candidate
+    raise ProjectError(f"hlsflow templates not found next to {here}")
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _ctype(t) -> str:
+    """C++ spelling of a FixedType, always as ap_(u)fixed: ap_int<W> would round
+    differently (toward zero) when assigned a value with fractional bits."""
+    return f"ap_{'' if t.signed else 'u'}fixed<{t.width},{t.integer}>" if t.cpp().startswith("ap_") and "int<" in t.cpp() else t.cpp()
+
+
+def _format(values) -> list[str]:
+    """Exact decimal spelling of float64 values, VALUES_PER_LINE per line."""
+    flat = [repr(float(v)) for v in np.asarray(values, dtype=np.float64).ravel()]
+    return [", ".join(flat[i:i + VALUES_PER_LINE]) for i in range(0, len(flat), VALUES_PER_LINE)]
+
+
+def build_context(graph: Graph, settings: dict) -> dict:
+    """Everything the templates need, with C++ identifiers for every name."""
+    top = cpp_identifier(graph.name)
+    ids = unique_identifiers(list(graph.tensors) + [n.name for n in graph.nodes], reserved=(top,) + RESERVED,
+                             derived=DERIVED)
+    tensors = {
+        t.name: {"name": t.name, "id": ids[t.name], "t": ids[t.name] + "_t", "cpp": _ctype(t.type), "size": t.size,
+                 "shape": list(t.shape), "exact": t.exact}
+        for t in graph.tensors.values()
+    }
+    inputs, outputs = _ports([tensors[t] for t in graph.inputs]), _ports([tensors[t] for t in graph.outputs])
+    nodes, weights = [], []
+    for node in graph.nodes:
+        ident = ids[node.name]
+        n = {"id": ident, "op": node.op, "x": tensors[node.inputs[0]], "y": tensors[node.outputs[0]],
+             "relu": "true" if node.attrs.get("relu") else "false", "scale": "scale" in node.params, "types": []}
+        for key, value in sorted(node.attrs.items()):
+            if key.endswith("_type"):
+                n["types"].append((key[:-5], _ctype(value)))
+        for key, suffix in (("weight", "w"), ("bias", "b"), ("scale", "s")):
+            if key in node.params:
+                weights.append(_weights(f"{ident}_{suffix}", f"{ident}_{key}_t", node.attrs[f"{key}_type"],
+                                        node.params[key]))
+        if node.op == "softmax":
+            exp_table, inv_table = softmax_tables(node.attrs)
+            weights.append(_weights(f"{ident}_exp_table", f"{ident}_exp_t", node.attrs["exp_type"], exp_table))
+            weights.append(_weights(f"{ident}_inv_table", f"{ident}_inv_t", node.attrs["inv_type"], inv_table))
+        nodes.append(n)
+    softmax = None
+    if nodes and nodes[-1]["op"] == "softmax" and graph.outputs == [graph.nodes[-1].outputs[0]]:
+        softmax = nodes[-1]
+    logit_nodes = nodes[:-1] if softmax else nodes
+    ports = {t["name"] for t in inputs + outputs} | ({softmax["x"]["name"]} if softmax else set())
+    for n in logit_nodes:
+        n["declare"] = n["y"]["name"] not in ports
+    exact_outputs = any(t["exact"] for t in outputs) or bool(softmax and softmax["x"]["exact"])
+    return {
+        "name": top, "model_name": graph.name, "tensors": list(tensors.values()), "nodes": nodes,
+        "logit_nodes": logit_nodes, "softmax": softmax, "weights": weights, "inputs": inputs, "outputs": outputs,
+        "input_total": sum(t["size"] for t in inputs), "output_total": sum(t["size"] for t in outputs),
+        "compares_exact": exact_outputs, "compares_error": not all(t["exact"] for t in outputs),
+        "input_quantized": bool(graph.meta.get("quantized_inputs")),
+        **settings, **BACKENDS[settings["backend"]],
+    }
+
+
+def _ports(tensors: list[dict]) -> list[dict]:
+    offset = 0
+    for t in tensors:
+        t["offset"] = offset
+        offset += t["size"]
+    return tensors
+
+
+def _weights(ident, type_name, fixed_type, values) -> dict:
+    return {"id": ident, "t": type_name, "cpp": _ctype(fixed_type), "size": int(np.size(values)), "rows": _format(values)}
+
+
+def check_settings(backend: str, part: str, clock_period: float) -> dict:
+    if backend not in BACKENDS:
+        raise OptionError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if not (isinstance(clock_period, (int, float)) and clock_period > 0):
+        raise OptionError(f"--clock-period {clock_period!r}: expected a positive number of nanoseconds")
+    return {"backend": backend, "io_type": "io_parallel", "part": part, "clock_period": clock_period}
+
+
+def write_project(graph: Graph, out_dir, settings: dict, tb_data: dict, force: bool = False) -> Path:
+    """Write the project to out_dir, atomically: a complete new project or the old one."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ProjectError(f"{out_dir}: exists and is not a directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise ProjectError(f"{out_dir}: directory is not empty (use --force to replace it)")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        _render(graph, tmp, settings, tb_data)
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+            out_dir.rename(old / "project")
+            tmp.rename(out_dir)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return out_dir
+
+
+def _render(graph: Graph, root: Path, settings: dict, tb_data: dict) -> None:
+    env = _environment()
+    ctx = build_context(graph, settings)
+    name = ctx["name"]
+    files = {
+        f"firmware/{name}.cpp": "firmware/model.cpp.j2",
+        f"firmware/{name}.h": "firmware/model.h.j2",
+        "firmware/defines.h": "firmware/defines.h.j2",
+        "firmware/parameters.h": "firmware/parameters.h.j2",
+        f"tb/{name}_test.cpp": "tb/test.cpp.j2",
+        f"tb/{name}_bridge.cpp": "tb/bridge.cpp.j2",
+        "Makefile": "project/Makefile.j2",
+        "build_prj.tcl": "project/build_prj.tcl.j2",
+        "README.md": "project/README.md.j2",
+    }
+    for path, template in files.items():
+        _write(root / path, env.get_template(template).render(**ctx))
+    weight_template = env.get_template("firmware/weights.h.j2")
+    for w in ctx["weights"]:
+        _write(root / "firmware" / "weights" / f"{w['id']}.h", weight_template.render(w=w))
+    shutil.copytree(templates_dir() / "firmware" / "nnet", root / "firmware" / "nnet")
+    shutil.copytree(ap_types_dir(), root / "firmware" / "ap_types")
+    graph.meta["project"] = dict(settings, name=name)
+    _write(root / "project.json", graph.dumps() + "\n")
+    for key, rows in sorted(tb_data.items()):
+        _write(root / "tb_data" / f"{key}.txt", "".join(" ".join(repr(float(v)) for v in row) + "\n" for row in rows))
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)

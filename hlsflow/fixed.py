@@ -1,0 +1,235 @@
+"""Fixed-point types and arithmetic with Xilinx ``ap_fixed`` semantics.
+
+This module is the single Python-side source of truth for fixed-point
+quantization.  Every rule below was checked bit-for-bit against the ap_types
+headers compiled with g++ (see ``tests/test_fixed.py``):
+
+* A value is first rounded onto the grid ``2**-fractional`` (rounding mode
+  applied to the *exact* input value), then the rounded value is brought into
+  range by the overflow mode.
+* ``SAT_SYM`` on a signed type of width > 1 clamps to ``[-max, max]``: the
+  most negative code is never produced, even for an input exactly equal to
+  it.  For width 1 and for unsigned types ``SAT_SYM`` behaves like ``SAT``.
+* The result is the same whether the source is a ``double`` or another
+  ``ap_fixed`` holding the same value.  (Exception, not modelled: ap_fixed's
+  double constructor misreads subnormal doubles, which only matters for
+  types with more than ~1022 fractional bits.)
+
+Caveat for code generation: ``ap_int<W>`` / ``ap_uint<W>`` (the spelling
+``cpp()`` uses for default-mode integer types) do *not* share these semantics
+when assigned a value with fractional bits: they truncate toward zero, and an
+``ap_int`` built from a double in (-0.5, 0) becomes +1.  Assignments from
+integer-valued sources agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import operator
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+ROUNDING_MODES = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_MIN_INF", "RND_INF", "RND_CONV")
+OVERFLOW_MODES = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
+
+MAX_WIDTH = 64
+MAX_REPRESENTABLE_WIDTH = 20
+
+_FIXED_RE = re.compile(
+    r"ap_(u?)fixed<(-?\d+),(-?\d+)(?:,AP_([A-Z_]+)(?:,AP_([A-Z_]+)(?:,0)?)?)?>"
+)
+_INT_RE = re.compile(r"ap_(u?)int<(\d+)>")
+
+
+def _as_int(name: str, value) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class FixedType:
+    """An ``ap_fixed<width, integer, rounding, overflow>`` type (``integer`` counts the sign bit)."""
+
+    width: int
+    integer: int
+    signed: bool = True
+    rounding: str = "TRN"
+    overflow: str = "WRAP"
+
+    def __post_init__(self):
+        width = _as_int("width", self.width)
+        if not 1 <= width <= MAX_WIDTH:
+            raise ValueError(f"width must be in 1..{MAX_WIDTH}, got {width}")
+        object.__setattr__(self, "width", width)
+        object.__setattr__(self, "integer", _as_int("integer", self.integer))
+        if not isinstance(self.signed, (bool, np.bool_)):
+            raise ValueError(f"signed must be a bool, got {self.signed!r}")
+        object.__setattr__(self, "signed", bool(self.signed))
+        if self.rounding not in ROUNDING_MODES:
+            raise ValueError(f"rounding must be one of {ROUNDING_MODES}, got {self.rounding!r}")
+        if self.overflow not in OVERFLOW_MODES:
+            raise ValueError(f"overflow must be one of {OVERFLOW_MODES}, got {self.overflow!r}")
+
+    @property
+    def fractional(self) -> int:
+        return self.width - self.integer
+
+    @property
+    def step(self) -> float:
+        return math.ldexp(1.0, -self.fractional)
+
+    @property
+    def min_value(self) -> float:
+        return math.ldexp(_raw_bounds(self)[0], -self.fractional)
+
+    @property
+    def max_value(self) -> float:
+        """Largest representable value (rounded to float64 for widths > 53)."""
+        return math.ldexp(_raw_bounds(self)[1], -self.fractional)
+
+    def cpp(self) -> str:
+        """C++ spelling, omitting default template arguments."""
+        u = "" if self.signed else "u"
+        default_modes = self.rounding == "TRN" and self.overflow == "WRAP"
+        if default_modes and self.fractional == 0:
+            return f"ap_{u}int<{self.width}>"
+        args = [str(self.width), str(self.integer)]
+        if not default_modes:
+            args.append(f"AP_{self.rounding}")
+        if self.overflow != "WRAP":
+            args.append(f"AP_{self.overflow}")
+        return f"ap_{u}fixed<{','.join(args)}>"
+
+    __str__ = cpp
+
+    @classmethod
+    def parse(cls, text: str) -> FixedType:
+        """Inverse of :meth:`cpp`; also accepts explicit default modes and whitespace."""
+        compact = re.sub(r"\s+", "", str(text))
+        m = _INT_RE.fullmatch(compact)
+        if m:
+            width = int(m.group(2))
+            return cls(width, width, signed=not m.group(1))
+        m = _FIXED_RE.fullmatch(compact)
+        if not m:
+            raise ValueError(f"not an ap_fixed/ap_int type: {text!r}")
+        u, width, integer, rounding, overflow = m.groups()
+        return cls(int(width), int(integer), signed=not u,
+                   rounding=rounding or "TRN", overflow=overflow or "WRAP")
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> FixedType:
+        return cls(**d)
+
+    def with_modes(self, rounding: str | None = None, overflow: str | None = None) -> FixedType:
+        return dataclasses.replace(
+            self,
+            rounding=self.rounding if rounding is None else rounding,
+            overflow=self.overflow if overflow is None else overflow,
+        )
+
+
+def _raw_bounds(t: FixedType) -> tuple[int, int]:
+    """Smallest and largest integer mantissa of ``t``."""
+    if t.signed:
+        return -(1 << (t.width - 1)), (1 << (t.width - 1)) - 1
+    return 0, (1 << t.width) - 1
+
+
+def _round(y: np.ndarray, rounding: str) -> np.ndarray:
+    """Round ``y`` (exact, |y| >= 0.5 or y == 0, possibly infinite) to an integer-valued float."""
+    fl = np.floor(y)
+    fr = y - fl  # exact for |y| >= 0.5; NaN for infinities (all comparisons False)
+    if rounding == "TRN":
+        return fl
+    if rounding == "TRN_ZERO":
+        return fl + ((fr > 0) & (y < 0))
+    tie = fr == 0.5
+    tie_up = {
+        "RND": tie,
+        "RND_ZERO": tie & (y < 0),
+        "RND_MIN_INF": False,
+        "RND_INF": tie & (y > 0),
+        "RND_CONV": tie & (np.fmod(fl, 2) != 0),
+    }[rounding]
+    return fl + ((fr > 0.5) | tie_up)
+
+
+def _wrap(r: np.ndarray, t: FixedType) -> np.ndarray:
+    """Two's complement wrap of integer-valued floats ``r`` to ``t.width`` bits."""
+    w = np.fmod(r, 2.0**64)  # exact; NaN for infinities, whose low bits are all zero
+    w = np.where(np.isfinite(w), w, 0.0)
+    w = np.where(w >= 2.0**63, w - 2.0**64, w)  # exact (Sterbenz), now in [-2**63, 2**63)
+    w = np.where(w < -(2.0**63), w + 2.0**64, w)
+    u = w.astype(np.int64).view(np.uint64)
+    if t.width == 64:
+        return u.view(np.int64) if t.signed else u
+    u = u & np.uint64((1 << t.width) - 1)
+    v = u.astype(np.int64)
+    if t.signed:
+        sign = np.int64(1 << (t.width - 1))
+        v = (v ^ sign) - sign
+    return v
+
+
+def _saturate(r: np.ndarray, t: FixedType) -> np.ndarray:
+    """Apply SAT / SAT_ZERO / SAT_SYM to integer-valued floats ``r``."""
+    lo, hi = _raw_bounds(t)
+    if t.overflow == "SAT_SYM" and t.signed and t.width > 1:
+        lo += 1
+        under = r <= float(lo - 1)  # lo - 1 is a power of two: exact as float
+    else:
+        under = r < float(lo)
+    over = r >= float(hi + 1)  # hi + 1 is a power of two: exact as float
+    dtype = np.uint64 if (t.width == 64 and not t.signed) else np.int64
+    k = np.where(under | over, 0.0, r).astype(dtype)
+    if t.overflow == "SAT_ZERO":
+        return k
+    return np.where(over, dtype(hi), np.where(under, dtype(lo), k))
+
+
+def quantize_raw(x, t: FixedType) -> np.ndarray:
+    """Integer mantissa ``k`` (value ``k * 2**-fractional``) of ``x`` converted to ``t``.
+
+    Exact for every finite float64 input and every width.  Returns int64 for
+    width <= 63, otherwise an object array of Python ints.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("quantize_raw: input contains NaN or infinity")
+    with np.errstate(all="ignore"):
+        y = np.ldexp(x, t.fractional)  # exact unless it overflows (inf) or underflows
+        # Every 0 < |y| < 0.5 rounds like +-0.25; this also repairs underflowed y.
+        y = np.where((np.abs(y) < 0.5) & (x != 0), np.copysign(0.25, x), y)
+        r = _round(y, t.rounding)
+        k = _wrap(r, t) if t.overflow == "WRAP" else _saturate(r, t)
+    return k if t.width <= 63 else k.astype(object)
+
+
+def quantize(x, t: FixedType) -> np.ndarray:
+    """Values of ``x`` converted to ``t``, as float64.
+
+    Exact for width <= 53 (unless the value is beyond the normal float64
+    range); wider types are rounded to nearest only in this float view --
+    use :func:`quantize_raw` for their exact mantissas.
+    """
+    k = quantize_raw(x, t)
+    return np.ldexp(k.astype(np.float64), -t.fractional)
+
+
+def representable(t: FixedType) -> np.ndarray:
+    """All values of ``t`` in increasing order (width <= 20)."""
+    if t.width > MAX_REPRESENTABLE_WIDTH:
+        raise ValueError(f"representable: width {t.width} > {MAX_REPRESENTABLE_WIDTH}")
+    lo, hi = _raw_bounds(t)
+    return np.ldexp(np.arange(lo, hi + 1, dtype=np.float64), -t.fractional)

@@ -1,0 +1,1 @@
+"""Keras/QKeras model loading and translation into the IR."""

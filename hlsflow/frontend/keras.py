@@ -1,0 +1,199 @@
+"""Keras/QKeras model loading and translation into the IR.
+
+Each supported layer class has a handler in HANDLERS: it adds nodes to the
+graph and returns the name of the tensor the layer outputs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hlsflow.errors import ModelLoadError, UnsupportedError
+from hlsflow.frontend import quantizers
+from hlsflow.frontend.tf_setup import custom_objects, import_keras
+from hlsflow.ir import Graph
+
+
+# -- loading ---------------------------------------------------------------
+def load_model(path, weights=None):
+    """Load a tf-keras/QKeras model from .h5, .keras, or .json (+ weights .h5)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such model file")
+    if path.stat().st_size == 0:
+        raise ModelLoadError(f"{path}: file is empty")
+    _, keras = import_keras()
+    objects = custom_objects()
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".json":
+            model = keras.models.model_from_json(path.read_text(), custom_objects=objects)
+            weights = Path(weights) if weights else path.with_name(path.stem + "_weights.h5")
+            if not weights.is_file():
+                raise ModelLoadError(f"{weights}: weights file not found (pass --weights)")
+            model.load_weights(str(weights))
+        elif suffix in (".h5", ".hdf5", ".keras"):
+            model = keras.models.load_model(str(path), custom_objects=objects, compile=False)
+            if weights:
+                model.load_weights(str(weights))
+        else:
+            raise ModelLoadError(f"{path}: unknown model format {suffix!r} (expected .h5, .keras or .json)")
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # Keras raises many kinds for unreadable files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"{path}: not a readable Keras model ({first})") from exc
+    return model
+
+
+# -- translation -------------------------------------------------------------
+def to_graph(model) -> Graph:
+    """Translate a built Keras model into an (untyped where float) IR graph."""
+    graph = Graph(model.name)
+    config = model.get_config()
+    aliases: dict[str, str] = {}  # Keras layer name -> IR tensor it became
+    if "input_layers" in config:  # functional
+        for layer_config in config["layers"]:
+            layer = model.get_layer(layer_config["name"])
+            inbound = layer_config["inbound_nodes"]
+            inputs = [aliases.get(entry[0], entry[0]) for entry in inbound[0]] if inbound else []
+            aliases[layer.name] = _translate(graph, layer, inputs)
+        graph.outputs = [aliases[entry[0]] for entry in config["output_layers"]]
+    else:  # sequential
+        first = model.layers[0]
+        if type(first).__name__ == "InputLayer":
+            current = _translate(graph, first, [])
+            layers = model.layers[1:]
+        else:
+            current = _add_input(graph, model.inputs[0].name.split(":")[0], model.input_shape[1:])
+            layers = model.layers
+        for layer in layers:
+            current = _translate(graph, layer, [current])
+        graph.outputs = [current]
+    return graph
+
+
+def _translate(graph, layer, inputs) -> str:
+    cls = type(layer).__name__
+    handler = HANDLERS.get(cls)
+    if handler is None:
+        raise UnsupportedError(
+            f"layer {layer.name!r} of class {cls} is not supported "
+            f"(supported: {', '.join(sorted(HANDLERS))})"
+        )
+    return handler(graph, layer, inputs)
+
+
+def _shape(layer):
+    return tuple(layer.output.shape[1:])
+
+
+def _add_input(graph, name, shape) -> str:
+    graph.add_tensor(name, shape)
+    graph.inputs.append(name)
+    return name
+
+
+def _input_layer(graph, layer, inputs):
+    return _add_input(graph, layer.name, _shape(layer))
+
+
+def _identity(graph, layer, inputs):
+    return inputs[0]
+
+
+def _dense(graph, layer, inputs):
+    (src,) = inputs
+    if len(graph.tensors[src].shape) != 1:
+        raise UnsupportedError(
+            f"layer {layer.name!r} ({type(layer).__name__}): input of rank {len(graph.tensors[src].shape)}; "
+            "only flat inputs are supported (add a Flatten)"
+        )
+    kernel = layer.kernel.numpy()
+    bias = layer.bias.numpy() if layer.use_bias else np.zeros(kernel.shape[1], np.float32)
+    kq = getattr(layer, "kernel_quantizer_internal", None)
+    bq = getattr(layer, "bias_quantizer_internal", None) if layer.use_bias else None
+    weight = quantizers.quantized_values(kq, kernel)
+    attrs = {"weight_quantized": kq is not None, "bias_quantized": bq is not None or not layer.use_bias}
+    scale = quantizers.channel_scale(kq) if kq is not None else None
+    if scale is not None:
+        attrs["scale_hint"] = [float(s) for s in np.broadcast_to(scale, (kernel.shape[1],))]
+    params = {"weight": weight, "bias": quantizers.quantized_values(bq, bias)}
+    activation = layer.activation
+    linear = _activation_name(activation) == "linear"
+    out = layer.name if linear else f"{layer.name}_linear"
+    graph.add_tensor(out, _shape(layer))
+    graph.add_node(layer.name, "dense", [src], [out], attrs, params)
+    if linear:
+        return out
+    return _add_activation(graph, activation, out, layer.name, f"{layer.name}_activation", layer)
+
+
+def _activation_layer(graph, layer, inputs):
+    return _add_activation(graph, layer.activation, inputs[0], layer.name, layer.name, layer)
+
+
+def _qactivation(graph, layer, inputs):
+    return _add_activation(graph, layer.quantizer, inputs[0], layer.name, layer.name, layer)
+
+
+def _relu_layer(graph, layer, inputs):
+    if layer.max_value is not None or float(layer.negative_slope) != 0 or float(layer.threshold) != 0:
+        raise UnsupportedError(f"layer {layer.name!r} (ReLU): max_value, negative_slope and threshold are not supported yet")
+    return _add_activation(graph, "relu", inputs[0], layer.name, layer.name, layer)
+
+
+def _softmax_layer(graph, layer, inputs):
+    if layer.axis not in (-1, len(graph.tensors[inputs[0]].shape)):
+        raise UnsupportedError(f"layer {layer.name!r} (Softmax): only the last axis is supported")
+    return _add_activation(graph, "softmax", inputs[0], layer.name, layer.name, layer)
+
+
+def _flatten(graph, layer, inputs):
+    graph.add_tensor(layer.name, _shape(layer))
+    graph.add_node(layer.name, "reshape", inputs, [layer.name])
+    return layer.name
+
+
+def _activation_name(activation) -> str:
+    if isinstance(activation, str):
+        return activation
+    return getattr(activation, "__name__", type(activation).__name__)
+
+
+def _add_activation(graph, activation, src, out, node_name, layer) -> str:
+    """Add the node for a Keras activation function or QKeras quantizer."""
+    name = _activation_name(activation)
+    where = f"layer {layer.name!r} ({type(layer).__name__})"
+    shape = graph.tensors[src].shape
+    if name == "linear":
+        return src
+    if name == "relu":
+        graph.add_tensor(out, shape)
+        graph.add_node(node_name, "relu", [src], [out])
+    elif name == "softmax":
+        if len(shape) != 1:
+            raise UnsupportedError(f"{where}: softmax over a rank-{len(shape)} tensor is not supported yet")
+        graph.add_tensor(out, shape)
+        graph.add_node(node_name, "softmax", [src], [out])
+    elif name in quantizers.SUPPORTED_ACTIVATION_QUANTIZERS or hasattr(activation, "bits"):
+        graph.add_tensor(out, shape, quantizers.activation_type(activation, where))
+        graph.add_node(node_name, "quantize", [src], [out])
+    else:
+        raise UnsupportedError(f"{where}: activation {name!r} is not supported (supported: linear, relu, softmax, "
+                               f"{', '.join(quantizers.SUPPORTED_ACTIVATION_QUANTIZERS)})")
+    return out
+
+
+HANDLERS = {
+    "InputLayer": _input_layer,
+    "Dense": _dense,
+    "QDense": _dense,
+    "Activation": _activation_layer,
+    "QActivation": _qactivation,
+    "ReLU": _relu_layer,
+    "Softmax": _softmax_layer,
+    "Dropout": _identity,
+    "Flatten": _flatten,
+}

@@ -1,0 +1,17 @@
+"""Graph passes, run in the order of PASSES; each is `pass(graph, config) -> graph`."""
+from hlsflow.passes import fold, precision, scales
+
+PASSES = [
+    fold.fuse_activations,
+    fold.absorb_input_quantizers,
+    scales.factor_channel_scales,
+    precision.assign_types,
+]
+
+
+def run_passes(graph, config=None):
+    """Run every pass of PASSES on the graph, in order."""
+    config = precision.with_defaults(config)
+    for step in PASSES:
+        graph = step(graph, config)
+    return graph

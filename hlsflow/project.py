@@ -1,0 +1,188 @@
+"""`hlsflow.convert` and the Project it returns."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hlsflow.backend import csim, writer
+from hlsflow.emulate import cast_inputs, emulate
+from hlsflow.errors import OptionError, ProjectError
+from hlsflow.ir import Graph
+
+TB_SAMPLES = 200  # reference samples saved in tb_data when none are given
+TB_SEED = 1234
+
+
+class Project:
+    """A generated HLS project: its IR, the numpy emulator and the compiled csim."""
+
+    def __init__(self, directory, graph: Graph):
+        self.directory = Path(directory)
+        self.graph = graph
+        self.name = graph.meta["project"]["name"]
+        self._library = None
+
+    @classmethod
+    def load(cls, directory) -> "Project":
+        path = Path(directory) / "project.json"
+        if not path.is_file():
+            raise ProjectError(f"{directory}: not an hlsflow project (no project.json)")
+        return cls(directory, Graph.loads(path.read_text()))
+
+    # -- executors ---------------------------------------------------------------
+    def cast_inputs(self, x):
+        """Raw inputs cast to the input types: the values the hardware receives."""
+        cast = cast_inputs(self.graph, x)
+        return cast[0] if len(cast) == 1 else cast
+
+    def emulate(self, x, logits: bool = False):
+        """Numpy executor of the IR: bit-exact with csim. `logits=True` returns
+        the input of a final softmax instead of its output."""
+        if logits:
+            return emulate(self.graph, x, tensors=[self._logits_tensor()])[self._logits_tensor()]
+        return emulate(self.graph, x)
+
+    def compile(self, progress: bool = True) -> Path:
+        """Build the csim library with g++ (cached by content hash); returns its path."""
+        path = csim.compile_library(self.directory, self.name, progress=progress)
+        sizes = self._sizes()
+        self._library = csim.CsimLibrary(path, *sizes)
+        return path
+
+    def predict(self, x, logits: bool = False, progress: bool = False) -> np.ndarray:
+        """Run the compiled C++ on a batch of raw inputs (cast like the hardware's inputs)."""
+        if self._library is None:
+            self.compile(progress=progress)
+        cast = np.concatenate([a.reshape(len(a), -1) for a in cast_inputs(self.graph, x)], axis=1)
+        out, lg = self._library.run(cast, progress=progress)
+        if logits:
+            self._logits_tensor()
+            return lg
+        return self._split_outputs(out)
+
+    # -- helpers -----------------------------------------------------------------
+    def _logits_tensor(self) -> str:
+        last = self.graph.nodes[-1] if self.graph.nodes else None
+        if last is None or last.op != "softmax" or self.graph.outputs != last.outputs:
+            raise OptionError("logits=True: the model does not end in a softmax")
+        return last.inputs[0]
+
+    def _has_softmax(self) -> bool:
+        last = self.graph.nodes[-1] if self.graph.nodes else None
+        return last is not None and last.op == "softmax" and self.graph.outputs == last.outputs
+
+    def _sizes(self):
+        tensors = self.graph.tensors
+        logits = tensors[self._logits_tensor()].size if self._has_softmax() else 0
+        return (sum(tensors[t].size for t in self.graph.inputs), sum(tensors[t].size for t in self.graph.outputs),
+                logits)
+
+    def _split_outputs(self, out: np.ndarray):
+        arrays, offset = [], 0
+        for t in self.graph.outputs:
+            tensor = self.graph.tensors[t]
+            arrays.append(out[:, offset:offset + tensor.size].reshape((len(out),) + tensor.shape))
+            offset += tensor.size
+        return arrays[0] if len(arrays) == 1 else arrays
+
+    def csim(self, progress: bool = True) -> tuple[list[str], bool]:
+        """Run tb_data through the compiled C++; the summary lines of `make csim` and the verdict."""
+        tb = self.directory / "tb_data"
+        inputs = np.loadtxt(tb / "inputs.txt", ndmin=2)
+        reference = np.loadtxt(tb / "outputs.txt", ndmin=2)
+        if self._library is None:
+            self.compile(progress=progress)
+        out, lg = self._library.run(inputs, progress=progress)
+        softmax = self._has_softmax()
+        exact = np.concatenate([np.full(self.graph.tensors[t].size, self.graph.tensors[t].exact)
+                                for t in self.graph.outputs])
+        logits_ref = np.loadtxt(tb / "logits.txt", ndmin=2) if softmax else None
+        logits_exact = softmax and self.graph.tensors[self._logits_tensor()].exact
+        return csim.summary(out, reference, exact, lg if softmax else None, logits_ref, logits_exact,
+                            self.graph.tensors[self.graph.outputs[0]].size, softmax)
+
+
+def convert(model, output_dir, backend: str = "vitis", io_type: str = "io_parallel", samples=None, config=None,
+            force: bool = False, weights=None, part: str = writer.DEFAULT_PART,
+            clock_period: float = writer.DEFAULT_CLOCK_NS) -> Project:
+    """Convert a Keras/QKeras model (object or file path) into an HLS project in output_dir."""
+    from hlsflow.frontend.keras import load_model, to_graph
+    from hlsflow.passes import run_passes
+
+    if io_type not in ("io_parallel", "parallel"):
+        raise OptionError(f"io_type {io_type!r}: only io_parallel is supported so far")
+    settings = writer.check_settings(backend, part, clock_period)
+    config = _load_config(config)
+    if isinstance(model, (str, Path)):
+        model = load_model(model, weights)
+    graph = run_passes(to_graph(model), config)
+    tb_data = reference_data(model, graph, samples)
+    writer.write_project(graph, output_dir, settings, tb_data, force=force)
+    return Project(output_dir, graph)
+
+
+def _load_config(config):
+    if config is None or isinstance(config, dict):
+        return config
+    path = Path(config)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise OptionError(f"--config {path}: not a readable JSON file ({exc})") from exc
+
+
+def reference_data(model, graph: Graph, samples=None) -> dict:
+    """Inputs as the hardware receives them and the Keras outputs on them."""
+    if samples is None:
+        rng = np.random.default_rng(TB_SEED)
+        samples = []
+        for name in graph.inputs:
+            t = graph.tensors[name].type
+            spread = max(abs(t.min_value), abs(t.max_value))
+            # mostly in range, a fifth of the values up to 4x outside it
+            x = rng.normal(0, spread / 2, (TB_SAMPLES,) + graph.tensors[name].shape)
+            x[rng.random(x.shape) < 0.2] *= 8
+            samples.append(x)
+    arrays = samples if isinstance(samples, (list, tuple)) else [samples]
+    cast = cast_inputs(graph, arrays)
+    # Quantizer-fed inputs: Keras sees the raw values and quantizes them itself;
+    # otherwise Keras sees the same cast values as the hardware.
+    quantized = set(graph.meta.get("quantized_inputs", []))
+    keras_in = [np.asarray(a, np.float32) if n in quantized else c.astype(np.float32)
+                for n, a, c in zip(graph.inputs, arrays, cast)]
+    keras_in = [k.reshape((len(k),) + tuple(model.inputs[i].shape[1:])) for i, k in enumerate(keras_in)]
+    outputs = model.predict(keras_in if len(keras_in) > 1 else keras_in[0], verbose=0, batch_size=1024)
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    data = {
+        "inputs": np.concatenate([c.reshape(len(c), -1) for c in cast], axis=1),
+        "outputs": np.concatenate([np.asarray(o, np.float64).reshape(len(o), -1) for o in outputs], axis=1),
+    }
+    logits = keras_logits(model, keras_in)
+    if logits is not None:
+        data["logits"] = logits
+    return data
+
+
+def keras_logits(model, keras_in):
+    """Keras's values before a final softmax (None when the model has none)."""
+    last = model.layers[-1]
+    activation = getattr(last, "activation", None)
+    if getattr(activation, "__name__", None) != "softmax" and type(last).__name__ != "Softmax":
+        return None
+    from hlsflow.frontend.tf_setup import import_keras
+
+    _, keras = import_keras()
+    if type(last).__name__ in ("Activation", "Softmax"):
+        sub = keras.Model(model.inputs, last.input)
+        logits = sub.predict(keras_in if len(keras_in) > 1 else keras_in[0], verbose=0, batch_size=1024)
+    else:
+        last.activation = keras.activations.linear
+        model.predict_function = None  # drop the traced function that holds the softmax
+        try:
+            logits = model.predict(keras_in if len(keras_in) > 1 else keras_in[0], verbose=0, batch_size=1024)
+        finally:
+            last.activation = activation
+            model.predict_function = None
+    return np.asarray(logits, np.float64).reshape(len(logits), -1)

@@ -1,0 +1,20 @@
+"""Lookup tables of the fixed-point softmax, shared by the emulator and the C++.
+
+softmax(x)_i = e_i / sum(e), with e_i = exp(-(max(x) - x_i)) read from a table
+indexed by the raw bits of (max - x_i) cast to `index_type`, and 1/sum read
+from a table indexed by the raw bits of the sum cast to `inv_index_type`.
+"""
+import numpy as np
+
+from hlsflow.fixed import quantize
+
+
+def softmax_tables(attrs) -> tuple[np.ndarray, np.ndarray]:
+    """(exp table, inverse table), each quantized to its table type."""
+    index, inv_index = attrs["index_type"], attrs["inv_index_type"]
+    d = np.arange(2 ** index.width) * index.step
+    exp_table = quantize(np.exp(-d), attrs["exp_type"])
+    s = np.arange(2 ** inv_index.width) * inv_index.step
+    with np.errstate(divide="ignore"):
+        inv_table = quantize(np.where(s > 0, 1.0 / np.maximum(s, inv_index.step), 0.0), attrs["inv_type"])
+    return exp_table, inv_table
