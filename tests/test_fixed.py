@@ -5,12 +5,10 @@ program is cached in ``HLSFLOW_CACHE_DIR`` (default: the system temp dir).
 """
 
 import hashlib
-import importlib.util
 import json
 import math
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hlsflow.backend.ap_types import ap_types_dir
 from hlsflow.fixed import (
     OVERFLOW_MODES,
     ROUNDING_MODES,
@@ -222,11 +221,6 @@ def _reference_sources(cases):
     return units
 
 
-def _ap_types_dir():
-    spec = importlib.util.find_spec("hls4ml")
-    return None if spec is None else Path(spec.origin).parent / "templates" / "vivado" / "ap_types"
-
-
 def _build(units, include):
     """Compile the reference program (cached by content hash); return its path."""
     digest = hashlib.sha256()
@@ -259,11 +253,7 @@ def _build(units, include):
 @pytest.fixture(scope="module")
 def reference():
     """(cases, run) where run(lines) feeds 'index kind bits' lines to the compiled program."""
-    include = _ap_types_dir()
-    if include is None or not (include / "ap_fixed.h").exists():
-        pytest.skip("hls4ml ap_types headers not found")
-    if shutil.which("g++") is None:
-        pytest.skip("g++ not available")
+    include = ap_types_dir()
     cases = _reference_cases()
     exe = _build(_reference_sources(cases), include)
 

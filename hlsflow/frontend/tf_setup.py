@@ -1,4 +1,5 @@
 """Import TensorFlow with legacy Keras (tf-keras), as QKeras requires."""
+import contextlib
 import os
 import sys
 
@@ -10,8 +11,11 @@ def import_keras():
     if "tensorflow" not in sys.modules:
         os.environ["TF_USE_LEGACY_KERAS"] = "1"
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-    import tf_keras
+    with _quiet_stderr():
+        import tensorflow as tf
+        import tf_keras
+
+        tf.config.list_physical_devices()  # device probing logs too
 
     if not tf_keras.__version__.startswith("2.") or "keras.src" in type(tf.keras.layers.Dense).__module__:
         raise HlsflowError(
@@ -21,6 +25,24 @@ def import_keras():
     return tf, tf_keras
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence the C++ log lines TensorFlow writes to file descriptor 2 while it
+    loads (no environment variable turns them off); HLSFLOW_DEBUG=1 keeps them."""
+    if os.environ.get("HLSFLOW_DEBUG") or "tensorflow" in sys.modules:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def custom_objects() -> dict:
     """QKeras layer and quantizer classes, for deserializing saved models."""
     import_keras()
@@ -28,4 +50,20 @@ def custom_objects() -> dict:
 
     objects: dict = {}
     _add_supported_quantized_objects(objects)
+    objects["QActivation"] = _qactivation_from_config(objects["QActivation"])
     return objects
+
+
+def _qactivation_from_config(qactivation):
+    """QActivation whose from_config accepts the quantizer dict that the .keras
+    format stores (QKeras 0.9 keeps that dict as if it were the quantizer)."""
+    from qkeras.quantizers import get_quantizer
+
+    class QActivationLoader:
+        @classmethod
+        def from_config(cls, config):
+            if isinstance(config.get("activation"), dict):
+                config = dict(config, activation=get_quantizer(config["activation"]))
+            return qactivation.from_config(config)
+
+    return QActivationLoader

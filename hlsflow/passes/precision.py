@@ -86,9 +86,12 @@ def rounded_type(values: np.ndarray, width: int) -> FixedType:
 
 
 def _param_type(node, key, quantized, config):
+    """Quantized parameters keep their exact values; float ones too when they
+    fit in weight_width bits, else they are rounded to that width."""
     values = node.params[key]
-    if quantized:
-        return exact_type(values), True
+    exact = exact_type(values)
+    if quantized or exact.width <= config["weight_width"]:
+        return exact, True
     t = rounded_type(values, config["weight_width"])
     node.params[key] = quantize(values, t)
     return t, False
