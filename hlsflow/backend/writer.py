@@ -169,6 +169,7 @@ def _render(graph: Graph, root: Path, settings: dict, tb_data: dict) -> None:
     for w in ctx["weights"]:
         _write(root / "firmware" / "weights" / f"{w['id']}.h", weight_template.render(w=w))
     shutil.copytree(templates_dir() / "firmware" / "nnet", root / "firmware" / "nnet")
+    shutil.copy(templates_dir() / "tb" / "hlsflow_csim.h", root / "tb" / "hlsflow_csim.h")
     shutil.copytree(ap_types_dir(), root / "firmware" / "ap_types")
     graph.meta["project"] = dict(settings, name=name)
     _write(root / "project.json", graph.dumps() + "\n")

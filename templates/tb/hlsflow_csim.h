@@ -1,0 +1,22 @@
+// Fast C simulation build (not used by the HLS tools): the firmware is
+// compiled in the same translation unit as the testbench, and each constant
+// parameter array is stored as exact doubles and converted to its ap_fixed
+// type once at load time, instead of one inlined ap_fixed constructor per
+// value in a static initializer (which costs g++ seconds per thousand values).
+#ifndef HLSFLOW_CSIM_H_
+#define HLSFLOW_CSIM_H_
+
+#include "ap_fixed.h"
+
+template <class T, int N>
+static const T *hlsflow_from_doubles(const double (&values)[N]) {
+    T *data = new T[N];
+    for (int i = 0; i < N; i++) data[i] = values[i];
+    return data;
+}
+
+#define HLSFLOW_WEIGHTS(T, name, n, ...)              \
+    static const double name##_values[n] = __VA_ARGS__; \
+    static const T *const name = hlsflow_from_doubles<T, n>(name##_values)
+
+#endif
