@@ -153,7 +153,7 @@ def reference_data(model, graph: Graph, samples=None) -> dict:
     keras_in = [np.asarray(a, np.float32) if n in quantized else c.astype(np.float32)
                 for n, a, c in zip(graph.inputs, arrays, cast)]
     keras_in = [k.reshape((len(k),) + tuple(model.inputs[i].shape[1:])) for i, k in enumerate(keras_in)]
-    outputs = model.predict(keras_in if len(keras_in) > 1 else keras_in[0], verbose=0, batch_size=1024)
+    outputs = _keras_call(model, keras_in)
     outputs = outputs if isinstance(outputs, list) else [outputs]
     data = {
         "inputs": np.concatenate([c.reshape(len(c), -1) for c in cast], axis=1),
@@ -175,14 +175,21 @@ def keras_logits(model, keras_in):
 
     _, keras = import_keras()
     if type(last).__name__ in ("Activation", "Softmax"):
-        sub = keras.Model(model.inputs, last.input)
-        logits = sub.predict(keras_in if len(keras_in) > 1 else keras_in[0], verbose=0, batch_size=1024)
+        logits = _keras_call(keras.Model(model.inputs, last.input), keras_in)
     else:
         last.activation = keras.activations.linear
-        model.predict_function = None  # drop the traced function that holds the softmax
         try:
-            logits = model.predict(keras_in if len(keras_in) > 1 else keras_in[0], verbose=0, batch_size=1024)
+            logits = _keras_call(model, keras_in)
         finally:
             last.activation = activation
-            model.predict_function = None
     return np.asarray(logits, np.float64).reshape(len(logits), -1)
+
+
+def _keras_call(model, keras_in, batch=4096):
+    """Keras outputs (numpy), by direct eager calls: no tracing, unlike predict()."""
+    n = len(keras_in[0])
+    chunks = [model([k[i:i + batch] for k in keras_in] if len(keras_in) > 1 else keras_in[0][i:i + batch],
+                    training=False) for i in range(0, n, batch)]
+    if isinstance(chunks[0], (list, tuple)):
+        return [np.concatenate([np.asarray(c[j]) for c in chunks]) for j in range(len(chunks[0]))]
+    return np.concatenate([np.asarray(c) for c in chunks])

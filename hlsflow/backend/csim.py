@@ -20,7 +20,7 @@ from hlsflow.errors import BuildError
 # -Wno-free-nonheap-object: GCC 12's check behind it takes minutes on the static
 # initializers of large ap_fixed weight arrays (measured: 47 s -> 5 s at -O0).
 # -DNDEBUG: ap_fixed asserts on an unused bit read in some narrowing casts.
-CXXFLAGS = ["-O1", "-std=c++14", "-DNDEBUG", "-Wno-free-nonheap-object", "-fPIC"]
+CXXFLAGS = ["-O1", "-std=c++14", "-DNDEBUG", "-Wno-free-nonheap-object", "-fPIC", "-pthread"]
 
 
 def cache_dir() -> Path:
