@@ -7,12 +7,17 @@ import time
 
 
 def _convert(args) -> int:
+    from hlsflow.files import load_json, load_samples
     from hlsflow.project import convert
 
     start = time.monotonic()
-    samples = _load_samples(args.samples) if args.samples else None
+    samples = load_samples(args.samples) if args.samples else None
+    config = load_json(args.config, "--config") if args.config else {}
+    for key in ("strategy", "reuse_factor"):
+        if getattr(args, key) is not None:
+            config[key] = getattr(args, key)
     project = convert(args.model, args.output, backend=args.backend, io_type=f"io_{args.io}", samples=samples,
-                      config=args.config, force=args.force, weights=args.weights, part=args.part,
+                      config=config, force=args.force, weights=args.weights, part=args.part,
                       clock_period=args.clock_period)
     print(f"hlsflow: wrote {project.directory} ({args.backend}, io_{args.io}) in {time.monotonic() - start:.1f} s")
     print(f"hlsflow: next: make -C {project.directory} csim   or   hlsflow csim {project.directory}")
@@ -28,25 +33,27 @@ def _csim(args) -> int:
     return 0 if ok else 1
 
 
+def _report(args) -> int:
+    import json
+
+    from hlsflow.backend.report import estimate, format_report, read_csynth
+    from hlsflow.project import Project
+
+    project = Project.load(args.project)
+    result = estimate(project.graph, project.graph.meta["project"]["clock_period"])
+    csynth = read_csynth(project.directory)
+    if args.json:
+        print(json.dumps({"estimate": result, "synthesis": csynth}, indent=1))
+    else:
+        print(format_report(result, csynth))
+    return 0
+
+
 def _dump(args) -> int:
     from hlsflow.project import Project
 
     print(Project.load(args.project).graph.dump())
     return 0
-
-
-def _load_samples(path):
-    import numpy as np
-
-    from hlsflow.errors import OptionError
-
-    try:
-        data = np.load(path)
-    except (OSError, ValueError) as exc:
-        raise OptionError(f"--samples {path}: not a readable .npy/.npz file ({exc})") from exc
-    if hasattr(data, "files"):
-        return [data[k] for k in data.files] if len(data.files) > 1 else data[data.files[0]]
-    return data
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,12 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="conversion config JSON")
     p.add_argument("--part", default="xcvu9p-flga2104-2-e", help="FPGA part")
     p.add_argument("--clock-period", type=float, default=5.0, help="clock period in ns")
+    p.add_argument("--strategy", choices=["latency", "resource"], help="default layer strategy (default: latency)")
+    p.add_argument("--reuse-factor", type=int, help="default reuse factor; above 1 selects the resource strategy")
     p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
     p.set_defaults(run=_convert)
 
     p = verbs.add_parser("csim", help="compile a project with g++ and compare with its Keras outputs")
     p.add_argument("project", help="project directory")
     p.set_defaults(run=_csim)
+
+    p = verbs.add_parser("report", help="estimated resources and latency (beside synthesis results when present)")
+    p.add_argument("project", help="project directory")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=_report)
 
     p = verbs.add_parser("dump", help="print a project's IR as text")
     p.add_argument("project", help="project directory")

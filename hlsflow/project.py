@@ -1,7 +1,6 @@
 """`hlsflow.convert` and the Project it returns."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +8,7 @@ import numpy as np
 from hlsflow.backend import csim, writer
 from hlsflow.emulate import cast_inputs, emulate
 from hlsflow.errors import OptionError, ProjectError
+from hlsflow.files import load_json
 from hlsflow.ir import Graph
 
 TB_SAMPLES = 200  # reference samples saved in tb_data when none are given
@@ -114,23 +114,14 @@ def convert(model, output_dir, backend: str = "vitis", io_type: str = "io_parall
     if io_type not in ("io_parallel", "parallel"):
         raise OptionError(f"io_type {io_type!r}: only io_parallel is supported so far")
     settings = writer.check_settings(backend, part, clock_period)
-    config = _load_config(config)
+    if config is not None and not isinstance(config, dict):
+        config = load_json(config, "config")
     if isinstance(model, (str, Path)):
         model = load_model(model, weights)
     graph = run_passes(to_graph(model), config)
     tb_data = reference_data(model, graph, samples)
     writer.write_project(graph, output_dir, settings, tb_data, force=force)
     return Project(output_dir, graph)
-
-
-def _load_config(config):
-    if config is None or isinstance(config, dict):
-        return config
-    path = Path(config)
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise OptionError(f"--config {path}: not a readable JSON file ({exc})") from exc
 
 
 def reference_data(model, graph: Graph, samples=None) -> dict:

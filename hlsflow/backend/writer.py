@@ -9,6 +9,7 @@ import jinja2
 import numpy as np
 
 from hlsflow.backend.ap_types import ap_types_dir
+from hlsflow.backend.lint import lint_project
 from hlsflow.backend.names import cpp_identifier, unique_identifiers
 from hlsflow.errors import OptionError, ProjectError
 from hlsflow.ir import Graph
@@ -73,7 +74,8 @@ def build_context(graph: Graph, settings: dict) -> dict:
     for node in graph.nodes:
         ident = ids[node.name]
         n = {"id": ident, "op": node.op, "x": tensors[node.inputs[0]], "y": tensors[node.outputs[0]],
-             "relu": "true" if node.attrs.get("relu") else "false", "scale": "scale" in node.params, "types": []}
+             "relu": "true" if node.attrs.get("relu") else "false", "scale": "scale" in node.params, "types": [],
+             "strategy": node.attrs.get("strategy", "latency"), "reuse_factor": node.attrs.get("reuse_factor", 1)}
         for key, value in sorted(node.attrs.items()):
             if key.endswith("_type"):
                 n["types"].append((key[:-5], _ctype(value)))
@@ -135,6 +137,9 @@ def write_project(graph: Graph, out_dir, settings: dict, tb_data: dict, force: b
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         _render(graph, tmp, settings, tb_data)
+        problems = lint_project(tmp, settings["backend"])
+        if problems:  # a bug in hlsflow's templates, not in the user's model
+            raise ProjectError(f"generated firmware fails the synthesizability lint: {problems[0]}")
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
             out_dir.rename(old / "project")
@@ -161,6 +166,7 @@ def _render(graph: Graph, root: Path, settings: dict, tb_data: dict) -> None:
         f"tb/{name}_bridge.cpp": "tb/bridge.cpp.j2",
         "Makefile": "project/Makefile.j2",
         "build_prj.tcl": "project/build_prj.tcl.j2",
+        "vivado_synth.tcl": "project/vivado_synth.tcl.j2",
         "README.md": "project/README.md.j2",
     }
     for path, template in files.items():

@@ -1,11 +1,12 @@
 """Graph passes, run in the order of PASSES; each is `pass(graph, config) -> graph`."""
-from hlsflow.passes import fold, precision, scales
+from hlsflow.passes import fold, hardware, precision, scales
 
 PASSES = [
     fold.fuse_activations,
     fold.absorb_input_quantizers,
     scales.factor_channel_scales,
     precision.assign_types,
+    hardware.assign_hardware,
 ]
 
 

@@ -15,6 +15,8 @@ from hlsflow.fixed import FixedType, quantize
 from hlsflow.ir import FLOAT, Graph
 
 DEFAULTS = {
+    "strategy": "latency",  # or "resource" (see passes/hardware.py)
+    "reuse_factor": 1,
     "input_type": "ap_fixed<16,6,AP_RND_CONV,AP_SAT>",  # for inputs no quantizer sets
     "weight_width": 16,  # float weights are rounded to this many bits
     "activation_width": 24,  # cap for inexact (float-model) tensors

@@ -1,6 +1,8 @@
-// hlsflow layer library: fully connected layer, latency strategy (io_parallel).
+// hlsflow layer library: fully connected layer (io_parallel).
 // The accumulator type acc_T is wide enough that no partial sum overflows or
-// rounds; the only rounding is the cast of the result to out_T.
+// rounds, in any order; the only rounding is the cast of the result to out_T.
+// Zero (pruned) weights are skipped: with constant weights the HLS tool drops
+// their multipliers and adders, and power-of-two weights become shifts.
 #ifndef NNET_DENSE_H_
 #define NNET_DENSE_H_
 
@@ -8,39 +10,67 @@
 
 namespace nnet {
 
-template <class in_T, class out_T, class acc_T, class w_T, class b_T, int N_IN, int N_OUT, bool RELU>
-void dense(const in_T x[N_IN], out_T y[N_OUT], const w_T w[N_IN * N_OUT], const b_T b[N_OUT]) {
+// y_j = cast(relu?(acc_j * s_j + b_j)) when SCALED, else cast(relu?(acc_j + b_j)).
+template <class acc_T, class out_T, class b_T, class s_T, int N_OUT, bool SCALED, bool RELU>
+void dense_result(const acc_T acc[N_OUT], out_T y[N_OUT], const b_T b[N_OUT], const s_T *s) {
 #pragma HLS INLINE
     for (int j = 0; j < N_OUT; j++) {
 #pragma HLS UNROLL
-        acc_T acc = b[j];
-        for (int i = 0; i < N_IN; i++) {
-#pragma HLS UNROLL
-            acc += x[i] * w[i * N_OUT + j];
+        if (SCALED) {
+            if (RELU && acc[j] * s[j] + b[j] < 0) {
+                y[j] = 0;
+            } else {
+                y[j] = acc[j] * s[j] + b[j];
+            }
+        } else {
+            acc_T v = acc[j] + b[j];
+            if (RELU && v < 0) v = 0;
+            y[j] = v;
         }
-        if (RELU && acc < 0) acc = 0;
-        y[j] = acc;
     }
 }
 
-// Per-output-channel scale after the sum: y = (sum x*w) * s + b, exact until the output cast.
-template <class in_T, class out_T, class acc_T, class w_T, class b_T, class s_T, int N_IN, int N_OUT, bool RELU>
-void dense_scaled(const in_T x[N_IN], out_T y[N_OUT], const w_T w[N_IN * N_OUT], const b_T b[N_OUT],
-                  const s_T s[N_OUT]) {
+// Latency strategy: every multiplication unrolled, one result per clock.
+template <class in_T, class out_T, class acc_T, class w_T, class b_T, class s_T, int N_IN, int N_OUT, bool SCALED,
+          bool RELU>
+void dense_latency(const in_T x[N_IN], out_T y[N_OUT], const w_T w[N_IN * N_OUT], const b_T b[N_OUT], const s_T *s) {
 #pragma HLS INLINE
+    acc_T acc[N_OUT];
+#pragma HLS ARRAY_PARTITION variable=acc complete
     for (int j = 0; j < N_OUT; j++) {
 #pragma HLS UNROLL
-        acc_T acc = 0;
+        acc[j] = 0;
         for (int i = 0; i < N_IN; i++) {
 #pragma HLS UNROLL
-            acc += x[i] * w[i * N_OUT + j];
-        }
-        if (RELU && acc * s[j] + b[j] < 0) {
-            y[j] = 0;
-        } else {
-            y[j] = acc * s[j] + b[j];
+            if (w[i * N_OUT + j] != 0) acc[j] += x[i] * w[i * N_OUT + j];
         }
     }
+    dense_result<acc_T, out_T, b_T, s_T, N_OUT, SCALED, RELU>(acc, y, b, s);
+}
+
+// Resource strategy: N_IN * N_OUT / RF multipliers, each used RF times
+// (initiation interval RF); weights reshaped so each cycle reads one word.
+template <class in_T, class out_T, class acc_T, class w_T, class b_T, class s_T, int N_IN, int N_OUT, int RF,
+          bool SCALED, bool RELU>
+void dense_resource(const in_T x[N_IN], out_T y[N_OUT], const w_T w[N_IN * N_OUT], const b_T b[N_OUT], const s_T *s) {
+#pragma HLS INLINE
+    constexpr int multipliers = N_IN * N_OUT / RF;
+#pragma HLS ARRAY_RESHAPE variable=w cyclic factor=multipliers
+    acc_T acc[N_OUT];
+#pragma HLS ARRAY_PARTITION variable=acc complete
+    for (int j = 0; j < N_OUT; j++) {
+#pragma HLS UNROLL
+        acc[j] = 0;
+    }
+    for (int r = 0; r < RF; r++) {
+#pragma HLS PIPELINE II=1
+        for (int k = 0; k < multipliers; k++) {
+#pragma HLS UNROLL
+            const int index = r + k * RF;
+            if (w[index] != 0) acc[index % N_OUT] += x[index / N_OUT] * w[index];
+        }
+    }
+    dense_result<acc_T, out_T, b_T, s_T, N_OUT, SCALED, RELU>(acc, y, b, s);
 }
 
 }  // namespace nnet
