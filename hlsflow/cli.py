@@ -56,10 +56,17 @@ def _dump(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error: `hlsflow: error: ...` and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"hlsflow: error: {self.prog}: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hlsflow", description="Quantized Keras/QKeras models to bit-exact HLS projects.")
+    parser = _Parser(prog="hlsflow", description="Quantized Keras/QKeras models to bit-exact HLS projects.")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=_Parser)
 
     p = verbs.add_parser("convert", help="convert a model into an HLS project")
     p.add_argument("model", help="model file: .h5, .keras, or .json (with --weights)")

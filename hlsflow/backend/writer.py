@@ -1,6 +1,7 @@
 """Render the jinja2 templates into a complete HLS project directory."""
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -121,6 +122,8 @@ def _weights(ident, type_name, fixed_type, values) -> dict:
 def check_settings(backend: str, part: str, clock_period: float) -> dict:
     if backend not in BACKENDS:
         raise OptionError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if not re.fullmatch(r"x[a-z0-9]+(-[a-z0-9]+)*", str(part)):
+        raise OptionError(f"--part {part!r}: not a Xilinx/AMD part name (e.g. {DEFAULT_PART})")
     if not (isinstance(clock_period, (int, float)) and clock_period > 0):
         raise OptionError(f"--clock-period {clock_period!r}: expected a positive number of nanoseconds")
     return {"backend": backend, "io_type": "io_parallel", "part": part, "clock_period": clock_period}
