@@ -19,7 +19,7 @@ DEFAULTS = {
     "reuse_factor": 1,
     "input_type": "ap_fixed<16,6,AP_RND_CONV,AP_SAT>",  # for inputs no quantizer sets
     "weight_width": 16,  # float weights are rounded to this many bits
-    "activation_width": 24,  # cap for inexact (float-model) tensors
+    "activation_width": 18,  # cap for inexact (float-model) tensors
     "softmax": {
         "index_type": "ap_ufixed<10,4,AP_RND_CONV,AP_SAT>",  # max(x) - x, indexes the exp table
         "exp_type": "ap_ufixed<18,1,AP_RND_CONV,AP_SAT>",
