@@ -126,3 +126,22 @@ def test_example_models_calibrated_on_standard_normal(name, tmp_path):
     assert profile.mean_width(project.graph) <= 16
     if name == "KERAS_3layer":
         assert np.array_equal(project.predict(held_out), project.emulate(held_out))
+
+
+def test_profile_and_config_verbs(digits, digits_project, tmp_path):
+    model, calibration, _ = digits
+    model.save(tmp_path / "digits.h5")
+    np.save(tmp_path / "cal.npy", calibration)
+    result = subprocess.run([sys.executable, "-m", "hlsflow", "profile", tmp_path / "digits.h5", "--samples",
+                             tmp_path / "cal.npy", "--plot", tmp_path / "p.png"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    table = result.stdout.splitlines()
+    for row in ("pixels ", "fc1.weight ", "fc1 ", "out_linear ", "out "):
+        line = next(line for line in table if line.startswith(row))
+        assert "0/" in line.split()[-1]  # no overflow on the calibration samples
+    assert str(digits_project.graph.tensors["fc1"].type) in "\n".join(table)
+    assert "softmax tables leave" in table[-2] and (tmp_path / "p.png").stat().st_size > 20000
+    result = subprocess.run([sys.executable, "-m", "hlsflow", "config", tmp_path / "digits.h5", "--samples",
+                             tmp_path / "cal.npy", "-o", tmp_path / "c.json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "c.json").read_text()) == profile.default_config(digits_project.graph)
