@@ -5,9 +5,10 @@ import argparse
 import sys
 import time
 
+from hlsflow.files import load_json, load_samples
+
 
 def _convert(args) -> int:
-    from hlsflow.files import load_json, load_samples
     from hlsflow.project import convert
 
     start = time.monotonic()
@@ -18,9 +19,87 @@ def _convert(args) -> int:
             config[key] = getattr(args, key)
     project = convert(args.model, args.output, backend=args.backend, io_type=f"io_{args.io}", samples=samples,
                       config=config, force=args.force, weights=args.weights, part=args.part,
-                      clock_period=args.clock_period)
+                      clock_period=args.clock_period, error_target=args.error_target, input_range=args.input_range)
     print(f"hlsflow: wrote {project.directory} ({args.backend}, io_{args.io}) in {time.monotonic() - start:.1f} s")
+    if "profile" in project.graph.meta:
+        print(_calibration_line(project.graph))
     print(f"hlsflow: next: make -C {project.directory} csim   or   hlsflow csim {project.directory}")
+    return 0
+
+
+def _calibration_line(graph) -> str:
+    from hlsflow.passes.profile import mean_width
+
+    m = graph.meta["profile"]
+    errors = ", ".join(f"{t} {e:.2%}" for t, e in m["max_error"].items())
+    line = (f"hlsflow: calibrated on {m['samples']} samples: max error / range {errors} "
+            f"(target {m['error_target']:.2%}), argmax agreement {m['argmax_agreement']:.2%}, "
+            f"mean width {mean_width(graph):.1f} bits")
+    if "softmax_error" in m:
+        line += f"; the softmax tables leave a max error of {m['softmax_error']:.2g}"
+    return line
+
+
+def _graph_for(args, samples):
+    """The typed graph of a project directory, or of a model converted with the given options."""
+    from pathlib import Path
+
+    from hlsflow.project import Project, typed_graph
+
+    if Path(args.model).is_dir():
+        return None, Project.load(args.model).graph
+    return typed_graph(args.model, samples, args.config, args.weights, args.error_target, args.input_range)
+
+
+def _profile(args) -> int:
+    from hlsflow.frontend.keras import to_graph
+    from hlsflow.passes import profile
+
+    samples = load_samples(args.samples)
+    model, graph = _graph_for(args, samples)
+    if model is None:
+        from hlsflow.errors import OptionError
+
+        raise OptionError(f"profile {args.model}: needs a model file, not a project directory")
+    values = profile.record(model, graph, samples, set(graph.tensors))
+    rows = profile.quantization_table(graph, to_graph(model), values)
+    print(profile.format_table(rows))
+    print(_calibration_line(graph))
+    if args.plot:
+        from hlsflow.plot import profile_plot
+
+        profile_plot(rows, args.plot, graph.name)
+        print(f"hlsflow: wrote {args.plot}")
+    return 0
+
+
+def _check(args) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from hlsflow.passes.check import report
+    from hlsflow.project import stress_samples
+
+    samples = load_samples(args.samples) if args.samples else None
+    _, graph = _graph_for(args, samples)
+    if samples is None:
+        tb = Path(args.model) / "tb_data" / "inputs.txt"
+        samples = np.loadtxt(tb, ndmin=2) if tb.is_file() else stress_samples(graph)
+    lines, ok = report(graph, samples, args.threshold)
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
+def _config(args) -> int:
+    import json
+
+    from hlsflow.passes.profile import default_config
+
+    _, graph = _graph_for(args, load_samples(args.samples) if args.samples else None)
+    with open(args.output, "w") as f:
+        f.write(json.dumps(default_config(graph), indent=1) + "\n")
+    print(f"hlsflow: wrote {args.output} (edit any type, then: hlsflow convert ... --config {args.output})")
     return 0
 
 
@@ -63,6 +142,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"hlsflow: error: {self.prog}: {message}\n")
 
 
+def _conversion_options(p, samples: str, required: bool = False) -> None:
+    p.add_argument("--samples", required=required, help=samples)
+    p.add_argument("--config", help="conversion config JSON (as `hlsflow config` writes): per-layer type overrides")
+    p.add_argument("--error-target", type=float,
+                   help="max |output error| / output range on the samples (default 0.0025, with >= 99.9%% argmax agreement)")
+    p.add_argument("--input-range", type=float, metavar="R",
+                   help="without samples: inputs of a float model lie within +-R (sets a 16-bit input type)")
+    p.add_argument("--weights", help="weights .h5 for a .json model (default: <model>_weights.h5)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hlsflow", description="Quantized Keras/QKeras models to bit-exact HLS projects.")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
@@ -70,18 +159,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("convert", help="convert a model into an HLS project")
     p.add_argument("model", help="model file: .h5, .keras, or .json (with --weights)")
-    p.add_argument("--weights", help="weights .h5 for a .json model (default: <model>_weights.h5)")
     p.add_argument("-o", "--output", required=True, help="project directory to write")
     p.add_argument("--backend", default="vitis", choices=["vitis", "vivado"])
     p.add_argument("--io", default="parallel", choices=["parallel"], help="I/O style (io_stream: not yet)")
-    p.add_argument("--samples", help="inputs for tb_data (.npy or .npz)")
-    p.add_argument("--config", help="conversion config JSON")
+    _conversion_options(p, samples="calibration inputs (.npy or .npz): types from their ranges; "
+                                      "the first 500 also go into tb_data")
     p.add_argument("--part", default="xcvu9p-flga2104-2-e", help="FPGA part")
     p.add_argument("--clock-period", type=float, default=5.0, help="clock period in ns")
     p.add_argument("--strategy", choices=["latency", "resource"], help="default layer strategy (default: latency)")
     p.add_argument("--reuse-factor", type=int, help="default reuse factor; above 1 selects the resource strategy")
     p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
     p.set_defaults(run=_convert)
+
+    p = verbs.add_parser("profile", help="per-tensor ranges, chosen types, errors and overflow on samples")
+    p.add_argument("model", help="model file: .h5, .keras, or .json (with --weights)")
+    p.add_argument("--plot", help="write a picture of the distributions and chosen types (.png)")
+    _conversion_options(p, samples="calibration inputs (.npy or .npz)", required=True)
+    p.set_defaults(run=_profile)
+
+    p = verbs.add_parser("check", help="overflow per tensor (emulator) and lossy weights; exit 1 on overflow")
+    p.add_argument("model", help="project directory, or model file converted as `convert` would")
+    p.add_argument("--threshold", type=float, default=0.01,
+                   help="report weights whose rounding loses more than this fraction of max |w| (default 0.01)")
+    _conversion_options(p, samples="inputs to check with (default: the project's tb_data, or generated ones); "
+                                   "for a model file also its calibration inputs")
+    p.set_defaults(run=_check)
+
+    p = verbs.add_parser("config", help="write the per-layer conversion config JSON (every type hlsflow chose)")
+    p.add_argument("model", help="model file, or project directory")
+    p.add_argument("-o", "--output", required=True, help="JSON file to write")
+    _conversion_options(p, samples="calibration inputs (.npy or .npz)")
+    p.set_defaults(run=_config)
 
     p = verbs.add_parser("csim", help="compile a project with g++ and compare with its Keras outputs")
     p.add_argument("project", help="project directory")

@@ -1,6 +1,7 @@
 """`hlsflow.convert` and the Project it returns."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,10 @@ from hlsflow.emulate import cast_inputs, emulate
 from hlsflow.errors import OptionError, ProjectError
 from hlsflow.files import load_json
 from hlsflow.ir import Graph
+from hlsflow.passes.precision import DEFAULTS
 
 TB_SAMPLES = 200  # reference samples saved in tb_data when none are given
+TB_LIMIT = 500  # at most this many of the given samples go into tb_data
 TB_SEED = 1234
 
 
@@ -106,36 +109,61 @@ class Project:
 
 def convert(model, output_dir, backend: str = "vitis", io_type: str = "io_parallel", samples=None, config=None,
             force: bool = False, weights=None, part: str = writer.DEFAULT_PART,
-            clock_period: float = writer.DEFAULT_CLOCK_NS) -> Project:
-    """Convert a Keras/QKeras model (object or file path) into an HLS project in output_dir."""
-    from hlsflow.frontend.keras import load_model, to_graph
-    from hlsflow.passes import run_passes
-
+            clock_period: float = writer.DEFAULT_CLOCK_NS, error_target=None, input_range=None) -> Project:
+    """Convert a Keras/QKeras model (object or file path) into an HLS project in output_dir.
+    With `samples`, the types Keras leaves float are calibrated on them to meet
+    `error_target` (see hlsflow.passes.profile); without, a float model gets
+    data-free types from its weights and `input_range`."""
     if io_type not in ("io_parallel", "parallel"):
         raise OptionError(f"io_type {io_type!r}: only io_parallel is supported so far")
     settings = writer.check_settings(backend, part, clock_period)
-    if config is not None and not isinstance(config, dict):
-        config = load_json(config, "config")
-    if isinstance(model, (str, Path)):
-        model = load_model(model, weights)
-    graph = run_passes(to_graph(model), config)
-    tb_data = reference_data(model, graph, samples)
+    model, graph = typed_graph(model, samples, config, weights, error_target, input_range)
+    tb_data = reference_data(model, graph, _first_rows(samples, TB_LIMIT))
     writer.write_project(graph, output_dir, settings, tb_data, force=force)
     return Project(output_dir, graph)
+
+
+def typed_graph(model, samples=None, config=None, weights=None, error_target=None, input_range=None):
+    """(Keras model, IR after every pass), calibrated on `samples` when given."""
+    from hlsflow.frontend.keras import load_model, to_graph
+    from hlsflow.passes import profile, run_passes
+
+    config = dict((load_json(config, "--config") if isinstance(config, (str, Path)) else config) or {})
+    if error_target is not None:
+        config["profile"] = {**config.get("profile", {}), "error_target": float(error_target)}
+    if input_range is not None:
+        config["input_range"] = input_range
+    if isinstance(model, (str, Path)):
+        model = load_model(model, weights)
+    original = to_graph(model)
+    summary = {}
+    if samples is not None:
+        config, summary = profile.calibrate(model, original, samples, config)
+    graph = run_passes(original, config)
+    if summary:
+        graph.meta["profile"] = summary
+    chosen = [n for n, keys in graph.meta.get("chosen", {}).items() if "output_type" in keys
+              and (n in graph.inputs or graph.node(n).op != "softmax")]
+    if samples is None and chosen and not config.get("layers"):
+        where = f"input range {config['input_range']}" if config.get("input_range") is not None else \
+            f"input type {config.get('input_type', DEFAULTS['input_type'])}, no input range declared"
+        warnings.warn(f"{graph.name}: float tensors ({', '.join(chosen[:4])}{', ...' if len(chosen) > 4 else ''}) "
+                      f"get data-free types ({where}); pass samples (--samples) to calibrate them", stacklevel=3)
+    return model, graph
+
+
+def _first_rows(samples, n):
+    if samples is None:
+        return None
+    if isinstance(samples, (list, tuple)):
+        return [np.asarray(a)[:n] for a in samples]
+    return np.asarray(samples)[:n]
 
 
 def reference_data(model, graph: Graph, samples=None) -> dict:
     """Inputs as the hardware receives them and the Keras outputs on them."""
     if samples is None:
-        rng = np.random.default_rng(TB_SEED)
-        samples = []
-        for name in graph.inputs:
-            t = graph.tensors[name].type
-            spread = max(abs(t.min_value), abs(t.max_value))
-            # mostly in range, a fifth of the values up to 4x outside it
-            x = rng.normal(0, spread / 2, (TB_SAMPLES,) + graph.tensors[name].shape)
-            x[rng.random(x.shape) < 0.2] *= 8
-            samples.append(x)
+        samples = stress_samples(graph)
     arrays = samples if isinstance(samples, (list, tuple)) else [samples]
     cast = cast_inputs(graph, arrays)
     # Quantizer-fed inputs: Keras sees the raw values and quantizes them itself;
@@ -154,6 +182,19 @@ def reference_data(model, graph: Graph, samples=None) -> dict:
     if logits is not None:
         data["logits"] = logits
     return data
+
+
+def stress_samples(graph: Graph) -> list:
+    """Default inputs: mostly within the input types' range, a fifth of the values up to 4x outside it."""
+    rng = np.random.default_rng(TB_SEED)
+    samples = []
+    for name in graph.inputs:
+        t = graph.tensors[name].type
+        spread = max(abs(t.min_value), abs(t.max_value))
+        x = rng.normal(0, spread / 2, (TB_SAMPLES,) + graph.tensors[name].shape)
+        x[rng.random(x.shape) < 0.2] *= 8
+        samples.append(x)
+    return samples
 
 
 def keras_logits(model, keras_in):

@@ -3,8 +3,9 @@
 Accumulators come from interval analysis over the actual weights: wide enough
 that no partial sum overflows and fine enough that nothing rounds, so the only
 rounding of a layer is its output cast. Tensors QKeras leaves unquantized get
-data-free defaults here (the profiling pass refines them from samples); those
-are marked inexact.
+data-free defaults here, unless config["layers"] chooses their type (the
+profiling pass writes that from samples; users override it the same way);
+those are marked inexact. Types QKeras quantizers set are never changed.
 """
 import math
 
@@ -18,6 +19,7 @@ DEFAULTS = {
     "strategy": "latency",  # or "resource" (see passes/hardware.py)
     "reuse_factor": 1,
     "input_type": "ap_fixed<16,6,AP_RND_CONV,AP_SAT>",  # for inputs no quantizer sets
+    "input_range": None,  # declared input range (R for +-R, or [lo, hi]): sets a 16-bit input_type
     "weight_width": 16,  # float weights are rounded to this many bits
     "activation_width": 18,  # cap for inexact (float-model) tensors
     "softmax": {
@@ -27,14 +29,23 @@ DEFAULTS = {
         "inv_type": "ap_ufixed<18,1,AP_RND_CONV,AP_SAT>",
         "output_type": "ap_ufixed<16,1,AP_RND_CONV,AP_SAT>",
     },
+    "profile": {  # calibration from samples (hlsflow.passes.profile)
+        "error_target": 0.0025,  # max |output error| / output range on the samples (logits too before a softmax)
+        "argmax_target": 0.999,  # and at least this argmax agreement with Keras on the samples
+        "margin": 1.25,  # integer bits cover the observed range times this
+        "percentile": 100.0,  # of |values|: below 100, rarer outliers saturate
+    },
 }
 EXACT_LIMIT = 53  # widest type the float64 emulator holds exactly
+SOFTMAX_KEYS = ("index_type", "exp_type", "inv_frac", "inv_type", "output_type")
+LAYER_KEYS = ("output_type", "weight_type", "bias_type") + SOFTMAX_KEYS
 
 
 def with_defaults(config):
     """The conversion config with every default filled in."""
     merged = {**DEFAULTS, **(config or {})}
-    merged["softmax"] = {**DEFAULTS["softmax"], **(config or {}).get("softmax", {})}
+    for section in ("softmax", "profile"):
+        merged[section] = {**DEFAULTS[section], **(config or {}).get(section, {})}
     unknown = set(merged) - set(DEFAULTS) - {"layers"}
     if unknown:
         raise OptionError(f"config: unknown option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(DEFAULTS))})")
@@ -79,6 +90,40 @@ def exact_type(values: np.ndarray) -> FixedType:
     return type_for_interval(min(float(values.min()), 0.0), max(float(values.max()), 0.0), frac)
 
 
+def chosen_type(config, name: str, key: str):
+    """The type config["layers"][name][key] chooses, or None."""
+    text = config.get("layers", {}).get(name, {}).get(key)
+    return None if text is None else parse_type(text, f"layers.{name}.{key}")
+
+
+def _record_choice(graph: Graph, name: str, key: str) -> None:
+    """Remember which types hlsflow chose (not a quantizer): these are what a config may override."""
+    keys = graph.meta.setdefault("chosen", {}).setdefault(name, [])
+    if key not in keys:
+        keys.append(key)
+
+
+def _input_type(config) -> FixedType:
+    declared = config["input_range"]
+    if declared is None:
+        return parse_type(config["input_type"], "input_type")
+    try:
+        lo, hi = (-float(declared), float(declared)) if np.ndim(declared) == 0 else map(float, declared)
+    except (TypeError, ValueError):
+        raise OptionError(f"input_range {declared!r}: expected R (for +-R) or [lo, hi]") from None
+    if not lo < hi:
+        raise OptionError(f"input_range {declared!r}: expected lo < hi")
+    return covering_type(lo, hi, 16)
+
+
+def covering_type(lo: float, hi: float, width: int) -> FixedType:
+    """A `width`-bit rounding, saturating type whose integer bits cover [lo, hi]."""
+    peak = max(abs(lo), abs(hi))
+    signed = lo < 0
+    integer = 1 if peak == 0 else math.floor(math.log2(peak)) + 1 + signed
+    return FixedType(width, integer, signed, "RND_CONV", "SAT")
+
+
 def rounded_type(values: np.ndarray, width: int) -> FixedType:
     """A `width`-bit rounding type whose integer bits cover max |values|."""
     peak = float(np.abs(values).max()) if np.size(values) else 0.0
@@ -87,23 +132,41 @@ def rounded_type(values: np.ndarray, width: int) -> FixedType:
     return t
 
 
-def _param_type(node, key, quantized, config):
-    """Quantized parameters keep their exact values; float ones too when they
-    fit in weight_width bits, else they are rounded to that width."""
+def _param_type(graph, node, key, quantized, config):
+    """Quantized parameters keep their exact values; float ones get the type
+    config["layers"] chooses, else keep their exact values when they fit in
+    weight_width bits, else are rounded to that width."""
     values = node.params[key]
+    chosen = chosen_type(config, node.name, f"{key}_type")
+    if chosen is not None:
+        if quantized:
+            raise OptionError(f"config layers.{node.name}.{key}_type: set by a QKeras quantizer, which hlsflow never changes")
+        _record_choice(graph, node.name, f"{key}_type")
+        return chosen, _round_params(node, key, chosen)
+    if not quantized:
+        _record_choice(graph, node.name, f"{key}_type")
     exact = exact_type(values)
     if quantized or exact.width <= config["weight_width"]:
         return exact, True
     t = rounded_type(values, config["weight_width"])
+    return t, _round_params(node, key, t)
+
+
+def _round_params(node, key, t) -> bool:
+    """Round node.params[key] to t; records the loss (max error / max |value|) as
+    attrs[key + "_loss"] and returns whether nothing was lost."""
+    values = node.params[key]
     node.params[key] = quantize(values, t)
-    return t, False
+    peak = float(np.abs(values).max()) if values.size else 0.0
+    node.attrs[f"{key}_loss"] = float(np.abs(node.params[key] - values).max()) / peak if peak else 0.0
+    return node.attrs[f"{key}_loss"] == 0.0
 
 
 def _dense(graph: Graph, node, config):
     (x,) = graph.input_tensors(node)
     (y,) = graph.output_tensors(node)
-    wt, w_exact = _param_type(node, "weight", node.attrs["weight_quantized"], config)
-    bt, b_exact = _param_type(node, "bias", node.attrs["bias_quantized"], config)
+    wt, w_exact = _param_type(graph, node, "weight", node.attrs["weight_quantized"], config)
+    bt, b_exact = _param_type(graph, node, "bias", node.attrs["bias_quantized"], config)
     w, b = node.params["weight"], node.params["bias"]
     scale = node.params.get("scale")
     # Each product x*w lies in [min(lo*w, hi*w), max(...)]; partial sums stay
@@ -156,7 +219,9 @@ def _same_as_input(graph: Graph, node, config):
 
 def _softmax(graph: Graph, node, config):
     (y,) = graph.output_tensors(node)
-    opts = config["softmax"]
+    opts = {**config["softmax"], **config.get("layers", {}).get(node.name, {})}
+    for key in SOFTMAX_KEYS:
+        _record_choice(graph, node.name, key)
     n = y.size
     index = parse_type(opts["index_type"], "softmax.index_type")
     exp = parse_type(opts["exp_type"], "softmax.exp_type")
@@ -182,10 +247,40 @@ TYPE_RULES = {
 
 def assign_types(graph: Graph, config) -> Graph:
     """Give every tensor, parameter and accumulator a FixedType."""
+    _check_layer_names(graph, config)
     for name in graph.inputs:
         t = graph.tensors[name]
         if t.type == FLOAT:
-            t.type = parse_type(config["input_type"], "input_type")
+            t.type = chosen_type(config, name, "output_type") or _input_type(config)
+            _record_choice(graph, name, "output_type")
+        elif chosen_type(config, name, "output_type"):
+            raise OptionError(f"config layers.{name}.output_type: set by a QKeras quantizer, which hlsflow never changes")
     for node in graph.nodes:
+        free = [t for t in graph.output_tensors(node) if t.type == FLOAT]
         TYPE_RULES[node.op](graph, node, config)
+        chosen = chosen_type(config, node.name, "output_type")
+        if node.op == "softmax" or not free or not _computes(graph, node):
+            if chosen and node.op != "softmax":
+                raise OptionError(f"config layers.{node.name}.output_type: its type is set by a QKeras quantizer "
+                                  "or its input's type, which hlsflow never changes")
+            continue
+        _record_choice(graph, node.name, "output_type")
+        if chosen is not None and chosen != free[0].type:
+            free[0].type, free[0].exact = chosen, False
     return graph
+
+
+def _computes(graph: Graph, node) -> bool:
+    """Whether a node computes new values (its output type is a choice), unlike relu/reshape."""
+    return TYPE_RULES[node.op] is not _same_as_input
+
+
+def _check_layer_names(graph: Graph, config) -> None:
+    names = set(graph.inputs) | {n.name for n in graph.nodes}
+    for name, entry in config.get("layers", {}).items():
+        if name not in names:
+            raise OptionError(f"config layers.{name}: no such layer or input (known: {', '.join(sorted(names))})")
+        unknown = set(entry) - set(LAYER_KEYS)
+        if unknown:
+            raise OptionError(f"config layers.{name}: unknown key(s) {', '.join(sorted(unknown))} "
+                              f"(known: {', '.join(LAYER_KEYS)})")

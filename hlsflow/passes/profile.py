@@ -1,0 +1,300 @@
+"""Calibration: the types hlsflow chooses, picked from samples and an error target.
+
+Keras runs on the samples and the values of every tensor are recorded. Each
+type hlsflow chooses (inputs of float models, float layer outputs, float
+weights and biases, the softmax tables) is a knob: its integer bits cover the
+observed range (the `percentile` of |values|, times `margin`), its fractional
+bits come from a search on the emulator against Keras: first one width for all
+knobs, then each knob as narrow as the error target still allows. The result
+is config["layers"], the JSON `hlsflow config` writes and `--config` reads;
+the user's entries win. Accumulators keep their interval-analysis widths and
+types QKeras quantizers set are never touched.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from hlsflow.emulate import emulate
+from hlsflow.errors import HlsflowError, OptionError, UnsupportedError
+from hlsflow.fixed import FixedType, quantize
+from hlsflow.ir import Graph
+from hlsflow.passes.precision import fractional_bits, with_defaults
+
+WIDEST = 24  # the search never goes wider than this
+INDEX_LIMIT = 5  # softmax: max(x) - x beyond 2^5 has exp() below every table step
+
+
+@dataclass
+class Knob:
+    """One chosen type: layer, config key, fixed integer bits and sign, searched fractional bits."""
+    layer: str
+    key: str
+    integer: int
+    signed: bool
+    frac: int
+    most: int  # fractional bits beyond which nothing changes (exact weights)
+    size: int  # values it holds: the search narrows the biggest first
+
+    @property
+    def width(self) -> int:
+        return self.integer + self.frac
+
+    @property
+    def floor(self) -> int:
+        """Fewest fractional bits: a width of 1 (no negative count of table-index bits)."""
+        return 0 if self.key == "inv_frac" else 1 - self.integer
+
+    def value(self):
+        if self.key == "inv_frac":
+            return self.frac
+        return str(FixedType(self.width, self.integer, self.signed, "RND_CONV", "SAT"))
+
+
+def integer_bits(values: np.ndarray, signed: bool, percentile: float = 100.0, margin: float = 1.0) -> int:
+    """Integer bits (sign included) whose range covers the percentile of |values| times margin."""
+    peak = float(np.percentile(np.abs(values), percentile)) * margin if np.size(values) else 0.0
+    if peak == 0:
+        return 1
+    return math.floor(math.log2(peak)) + 1 + signed
+
+
+def record(model, graph: Graph, samples, names) -> dict:
+    """Keras's values of the named IR tensors on the samples (float64, batch first).
+    A tensor `<layer>_linear` is that layer's output before its activation."""
+    from hlsflow.frontend.tf_setup import import_keras
+
+    _, keras = import_keras()
+    arrays = samples if isinstance(samples, (list, tuple)) else [samples]
+    arrays = [np.asarray(a, np.float32).reshape((len(a),) + tuple(model.inputs[i].shape[1:]))
+              for i, a in enumerate(arrays)]
+    values = {name: a.astype(np.float64) for name, a in zip(graph.inputs, arrays) if name in names}
+    layers = {layer.name: layer for layer in model.layers}
+    direct = [n for n in names if n not in values and n in layers]
+    before = [n for n in names if n not in values and n not in layers and n.endswith("_linear") and n[:-7] in layers]
+    if not direct + before:
+        return values
+    probes = [layers[n].output for n in direct] + [layers[n[:-7]].input for n in before]
+    results = keras.Model(model.inputs, probes).predict(arrays if len(arrays) > 1 else arrays[0], verbose=0,
+                                                       batch_size=1024)
+    results = results if isinstance(results, list) else [results]
+    for name, r in zip(direct, results):
+        values[name] = np.asarray(r, np.float64)
+    for name, x in zip(before, results[len(direct):]):
+        layer = layers[name[:-7]]
+        activation, layer.activation = layer.activation, keras.activations.linear
+        try:
+            values[name] = np.asarray(layer(x), np.float64)
+        finally:
+            layer.activation = activation
+    return values
+
+
+def knobs(graph: Graph, original: Graph, values: dict, options: dict) -> list[Knob]:
+    """The searchable types of a data-free typed graph (`original`: before the passes, float weights)."""
+    found = []
+    p, m = options["percentile"], options["margin"]
+    for name, keys in graph.meta.get("chosen", {}).items():
+        node = graph.node(name) if name not in graph.inputs else None
+        for key in keys:
+            if node is not None and node.op == "softmax":
+                found.append(_softmax_knob(graph, node, key, values, options))
+            elif key in ("weight_type", "bias_type"):
+                w = original.node(name).params[key[:-5]]
+                if np.any(w):
+                    signed = bool(w.min() < 0)
+                    found.append(Knob(name, key, integer_bits(w, signed), signed, 0, fractional_bits(w), w.size))
+            else:
+                tensor = name if node is None else node.outputs[0]
+                if tensor not in values:
+                    raise UnsupportedError(f"profile: no Keras value recorded for tensor {tensor!r} of {name!r}")
+                x = values[tensor]
+                signed = bool(x.min() < 0)
+                found.append(Knob(name, key, integer_bits(x, signed, p, m), signed, 0, 10 ** 6, x[0].size))
+    return found
+
+
+def _softmax_knob(graph, node, key, values, options) -> Knob:
+    n = graph.tensors[node.outputs[0]].size
+    if key == "index_type":
+        x = values[node.inputs[0]]
+        spread = (x.max(axis=-1) - x.min(axis=-1)) * options["margin"]
+        integer = min(integer_bits(spread, False, options["percentile"]), INDEX_LIMIT)
+        return Knob(node.name, key, integer, False, 0, 10 ** 6, n)
+    if key == "inv_frac":
+        return Knob(node.name, key, math.ceil(math.log2(n + 1)), False, 0, 10 ** 6, 1)
+    return Knob(node.name, key, 1, False, 0, 10 ** 6, n)  # exp, 1/sum and probabilities lie in [0, 1]
+
+
+class Search:
+    """Emulator-against-Keras trials of candidate knob settings."""
+
+    def __init__(self, original: Graph, config: dict, samples, reference: dict, options: dict):
+        from hlsflow.passes import run_passes
+
+        self.run_passes = run_passes
+        self.original, self.config, self.samples = original, config, samples
+        self.reference, self.options = reference, options
+        self.spans = {t: float(np.ptp(r)) or 1.0 for t, r in reference.items()}
+        self.trials = 0
+
+    def typed(self, chosen: list[Knob]) -> Graph:
+        layers = {}
+        for k in chosen:
+            layers.setdefault(k.layer, {})[k.key] = k.value()
+        for name, entry in self.config.get("layers", {}).items():
+            layers.setdefault(name, {}).update(entry)
+        return self.run_passes(copy.deepcopy(self.original), {**self.config, "layers": layers})
+
+    def measure(self, graph: Graph) -> tuple[dict, float]:
+        """Max |error| / range of each checked tensor, and argmax agreement of the first."""
+        got = emulate(graph, self.samples, tensors=list(self.reference))
+        errors = {t: float(np.abs(got[t] - r).max()) / self.spans[t] for t, r in self.reference.items()}
+        first = next(iter(self.reference))
+        n = len(got[first])
+        agree = float(np.mean(got[first].reshape(n, -1).argmax(1) == self.reference[first].reshape(n, -1).argmax(1)))
+        return errors, agree
+
+    def meets(self, chosen: list[Knob]) -> bool:
+        self.trials += 1
+        try:
+            errors, agree = self.measure(self.typed(chosen))
+        except HlsflowError:  # e.g. an accumulator too wide: not a usable setting
+            return False
+        return max(errors.values()) <= self.options["error_target"] and agree >= self.options["argmax_target"]
+
+
+def _lowest(meets, lo: int, hi: int) -> int:
+    """Smallest v in [lo, hi] with meets(v), assuming meets(hi) and monotony."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if meets(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
+def search(found: list[Knob], trial: Search) -> list[Knob]:
+    """One width for all knobs (bisection), then each knob, biggest first, as narrow as the target allows."""
+    def uniform(width):
+        for k in found:
+            k.frac = max(min(width - k.integer, k.most), k.floor)
+        return trial.meets(found)
+
+    if not uniform(WIDEST):
+        raise OptionError(f"error target {trial.options['error_target']:g} (argmax agreement "
+                          f">= {trial.options['argmax_target']:g}) not reached even with {WIDEST}-bit types")
+    uniform(_lowest(uniform, 2, WIDEST))
+    for k in sorted(found, key=lambda k: -k.size):
+        start = k.frac
+
+        def narrower(frac, k=k):
+            k.frac = frac
+            return trial.meets(found)
+
+        k.frac = _lowest(narrower, k.floor, start)
+    return found
+
+
+def calibrate(model, original: Graph, samples, config=None) -> tuple[dict, dict]:
+    """Config whose "layers" hold the types chosen from the samples (the user's
+    entries in config["layers"] win), and a summary of what the search measured."""
+    from hlsflow.passes import run_passes
+
+    config = dict(config or {})
+    options = with_defaults(config)["profile"]
+    base = run_passes(copy.deepcopy(original), config)
+    checked = list(base.outputs)
+    last = base.nodes[-1] if base.nodes else None
+    if last is not None and last.op == "softmax" and last.outputs == base.outputs:
+        checked.append(last.inputs[0])
+    wanted = set(checked) | set(base.inputs) | {n.outputs[0] for n in base.nodes} | {n.inputs[0] for n in base.nodes}
+    values = record(model, base, samples, wanted)
+    found = knobs(base, original, values, options)
+    if not found:
+        return config, {}
+    trial = Search(original, config, samples, {t: values[t] for t in checked}, options)
+    search(found, trial)
+    graph = trial.typed(found)
+    errors, agree = trial.measure(graph)
+    layers = {}
+    for k in found:
+        layers.setdefault(k.layer, {})[k.key] = k.value()
+    for name, entry in config.get("layers", {}).items():
+        layers.setdefault(name, {}).update(entry)
+    summary = {"samples": int(len(values[base.inputs[0]])), "error_target": options["error_target"],
+               "max_error": errors, "argmax_agreement": agree, "trials": trial.trials}
+    if last is not None and last.op == "softmax":
+        summary["softmax_error"] = softmax_error(graph, samples)
+    return {**config, "layers": layers}, summary
+
+
+def softmax_error(graph: Graph, samples) -> float:
+    """Max |fixed-point softmax - exact softmax of the same fixed-point logits| on the samples."""
+    last = graph.nodes[-1]
+    got = emulate(graph, samples, tensors=[last.inputs[0], last.outputs[0]])
+    logits = got[last.inputs[0]]
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return float(np.abs(got[last.outputs[0]] - e / e.sum(axis=-1, keepdims=True)).max())
+
+
+def default_config(graph: Graph) -> dict:
+    """Every type hlsflow chose for a typed graph, as the conversion config JSON (`hlsflow config`)."""
+    layers = {}
+    for name, keys in graph.meta.get("chosen", {}).items():
+        entry = layers.setdefault(name, {})
+        if name in graph.inputs:
+            entry["output_type"] = str(graph.tensors[name].type)
+            continue
+        node = graph.node(name)
+        for key in keys:
+            if key == "output_type":
+                entry[key] = str(graph.tensors[node.outputs[0]].type)
+            elif key == "inv_frac":
+                entry[key] = node.attrs["inv_index_type"].fractional
+            else:
+                entry[key] = str(node.attrs[key])
+    return {"layers": layers}
+
+
+def mean_width(graph: Graph) -> float:
+    """Mean width of the tensors, weights and biases (accumulators excluded)."""
+    widths = [t.type.width for t in graph.tensors.values()]
+    widths += [n.attrs[k].width for n in graph.nodes for k in ("weight_type", "bias_type") if k in n.attrs]
+    return float(np.mean(widths))
+
+
+def quantization_table(graph: Graph, original: Graph, values: dict) -> list[dict]:
+    """Per tensor and parameter of a typed graph (`original`: its float weights): observed
+    range, type, step, max quantization error and overflow count on the recorded values."""
+    rows = []
+    for name, t in graph.tensors.items():
+        node = graph.producer(name)
+        for key in ("weight", "bias"):
+            if node is not None and f"{key}_type" in node.attrs:
+                rows.append(_row(f"{node.name}.{key}", original.node(node.name).params[key], node.attrs[f"{key}_type"]))
+        if name in values:
+            rows.append(_row(name, values[name], t.type))
+    return rows
+
+
+def _row(name, x, t: FixedType) -> dict:
+    x = np.asarray(x, np.float64)
+    return {"tensor": name, "min": float(x.min()), "max": float(x.max()), "type": str(t), "step": t.step,
+            "error": float(np.abs(quantize(x, t) - x).max()),
+            "overflow": int(np.sum((x > t.max_value) | (x < t.min_value))), "count": int(x.size), "values": x}
+
+
+def format_table(rows: list[dict]) -> str:
+    """The rows of quantization_table as aligned text."""
+    width = max(len(r["tensor"]) for r in rows)
+    head = f"{'tensor':<{width}}  {'min':>10} {'max':>10}  {'type':<36} {'step':>9} {'max err':>9}  overflow"
+    lines = [head]
+    for r in rows:
+        lines.append(f"{r['tensor']:<{width}}  {r['min']:>10.4g} {r['max']:>10.4g}  {r['type']:<36} {r['step']:>9.3g} "
+                     f"{r['error']:>9.3g}  {r['overflow']}/{r['count']}")
+    return "\n".join(lines)
