@@ -1,0 +1,1 @@
+"""Post-training quantization: float Keras -> QKeras (see api.quantize)."""
