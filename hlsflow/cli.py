@@ -35,6 +35,59 @@ def _dump(args) -> int:
     return 0
 
 
+def _quantize(args) -> int:
+    import warnings
+
+    from hlsflow.frontend.keras import load_model
+    from hlsflow.quantize.api import quantize
+
+    start = time.monotonic()
+    samples = _load_samples(args.samples) if args.samples else None
+    if isinstance(samples, list):  # an .npz of several arrays: the inputs are "x" (or the first)
+        samples = samples[0]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("always", message="quantize:")
+        warnings.showwarning = lambda message, *rest, **kw: print(f"hlsflow: warning: {message}", file=sys.stderr)
+        qmodel = quantize(load_model(args.model), weight_bits=args.weight_bits, activation_bits=args.activation_bits,
+                          input_weight_bits=args.input_weight_bits, samples=samples,
+                          per_channel=not args.per_tensor_weights, per_tensor_activations=args.per_tensor_activations,
+                          calibration=args.calibration, cle=args.cle, bias_correction=args.bias_correction,
+                          adaround=args.adaround, batch_size=args.batch_size, config=args.config)
+    _save(qmodel, args.output)
+    print(f"hlsflow: wrote {args.output} (W{args.weight_bits}A{args.activation_bits}, first layer "
+          f"{args.input_weight_bits}-bit weights) in {time.monotonic() - start:.1f} s")
+    return 0
+
+
+def _config(args) -> int:
+    import json
+    from pathlib import Path
+
+    from hlsflow.frontend.keras import load_model
+    from hlsflow.quantize.api import layer_config
+
+    Path(args.output).write_text(json.dumps(layer_config(load_model(args.model)), indent=2) + "\n")
+    print(f"hlsflow: wrote {args.output}; edit it and re-quantize the float model with -c {args.output}")
+    return 0
+
+
+def _insert_rescaling(args) -> int:
+    from hlsflow.frontend.keras import load_model
+    from hlsflow.quantize.api import insert_rescaling
+
+    _save(insert_rescaling(load_model(args.model), args.scale, args.offset), args.destination)
+    print(f"hlsflow: wrote {args.destination} (Rescaling scale={args.scale} offset={args.offset} in front)")
+    return 0
+
+
+def _save(model, path) -> None:
+    from hlsflow.errors import OptionError
+
+    if not str(path).endswith((".h5", ".keras")):
+        raise OptionError(f"output {path}: expected a .h5 or .keras file name")
+    model.save(path)
+
+
 def _load_samples(path):
     import numpy as np
 
@@ -70,6 +123,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("csim", help="compile a project with g++ and compare with its Keras outputs")
     p.add_argument("project", help="project directory")
     p.set_defaults(run=_csim)
+
+    p = verbs.add_parser("quantize", help="post-training quantization of a float model into QKeras")
+    p.add_argument("model", help="float model file: .h5, .keras, or .json")
+    p.add_argument("-i", "--input-weight-bits", type=int, default=8, help="weight bits of the first layer")
+    p.add_argument("-w", "--weight-bits", type=int, default=8, help="weight bits of the other layers")
+    p.add_argument("-a", "--activation-bits", type=int, default=8, help="activation bits")
+    p.add_argument("--samples", help="calibration inputs (.npy, or .npz with the inputs first); "
+                                     "default: 1024 random inputs")
+    p.add_argument("-bs", "--batch-size", type=int, default=128, help="batch size for calibration")
+    p.add_argument("--per-tensor-activations", action="store_true", help="one range per activation tensor")
+    p.add_argument("--per-tensor-weights", action="store_true", help="one weight scale per layer (default: per channel)")
+    p.add_argument("--calibration", default="minmax", choices=["minmax", "percentile", "entropy", "mse"])
+    p.add_argument("--cle", action="store_true", help="cross-layer equalization first")
+    p.add_argument("--bias-correction", action="store_true", help="correct the mean shift caused by quantization")
+    p.add_argument("--adaround", action="store_true", help="learn the rounding of each weight on the samples")
+    p.add_argument("-c", "--config", help="per-layer settings JSON (from `hlsflow config`)")
+    p.add_argument("-o", "--output", required=True, help="quantized model to write (.h5)")
+    p.set_defaults(run=_quantize)
+
+    p = verbs.add_parser("config", help="write the per-layer quantization of a quantized model as JSON")
+    p.add_argument("model", help="quantized model file")
+    p.add_argument("-o", "--output", required=True, help="JSON file to write")
+    p.set_defaults(run=_config)
+
+    p = verbs.add_parser("insert-rescaling", help="put a Rescaling layer (x * scale + offset) in front of a model")
+    p.add_argument("model", help="model file")
+    p.add_argument("-s", "--scale", type=float, required=True)
+    p.add_argument("-o", "--offset", type=float, default=0.0)
+    p.add_argument("-d", "--destination", required=True, help="model file to write (.h5)")
+    p.set_defaults(run=_insert_rescaling)
 
     p = verbs.add_parser("dump", help="print a project's IR as text")
     p.add_argument("project", help="project directory")

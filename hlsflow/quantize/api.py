@@ -335,3 +335,43 @@ def _input_step(qmodel, name, plan) -> float:
             _, bits, integer, signed = plan[layer.name]
             step = calibrate.lsb(bits, integer, signed)
     raise OptionError(f"layer {name!r} not found")
+
+
+# -- per-layer configuration and rescaling ------------------------------------------
+def layer_config(qmodel) -> dict:
+    """The per-layer quantization of a model made by `quantize`, editable and
+    accepted back by quantize(config=...)."""
+    layers = {}
+    for layer in qmodel.layers:
+        cls = type(layer).__name__
+        if cls in Q_CLASS.values():
+            kq = _kernel_quantizer_of(layer)
+            entry = {"class": cls, "weight_bits": int(kq.bits), "per_channel": isinstance(kq.alpha, str)}
+            bq = layer.bias_quantizer_internal
+            if bq is not None:
+                entry.update(bias_bits=int(bq.bits), bias_integer=int(bq.integer))
+            layers[layer.name] = entry
+        elif cls == "QActivation":
+            q = layer.quantizer
+            signed = type(q).__name__ == "quantized_bits" and bool(q.keep_negative)
+            layers[layer.name] = {"class": cls, "quantizer": type(q).__name__, "bits": int(q.bits),
+                                  "integer": int(q.integer), "signed": signed}
+    return {"model": qmodel.name, "layers": layers}
+
+
+def insert_rescaling(model, scale: float, offset: float = 0.0):
+    """The model with a Rescaling(scale, offset) layer in front of its first layer."""
+    from hlsflow.frontend.tf_setup import import_keras
+    from hlsflow.quantize.sanitize import chain
+
+    _, keras = import_keras()
+    layers = chain(model)
+    first = model.layers[0]
+    name = first.name if type(first).__name__ == "InputLayer" else "input"
+    out = keras.Sequential([keras.layers.InputLayer(model.input_shape[1:], name=name),
+                            keras.layers.Rescaling(scale, offset, name="rescaling")]
+                           + [type(layer).from_config(layer.get_config()) for layer in layers], name=model.name)
+    for layer in layers:
+        if layer.get_weights():
+            out.get_layer(layer.name).set_weights(layer.get_weights())
+    return out
