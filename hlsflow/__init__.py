@@ -5,7 +5,7 @@ Importing hlsflow is light: TensorFlow loads only when a model is loaded or conv
 from hlsflow.errors import HlsflowError
 
 __version__ = "0.1.0"
-__all__ = ["convert", "load_model", "load_project", "HlsflowError", "__version__"]
+__all__ = ["convert", "quantize", "load_model", "load_project", "HlsflowError", "__version__"]
 
 
 def convert(model, output_dir, **kwargs):
@@ -14,6 +14,15 @@ def convert(model, output_dir, **kwargs):
     from hlsflow.project import convert as _convert
 
     return _convert(model, output_dir, **kwargs)
+
+
+def quantize(model, **kwargs):
+    """Post-training quantization of a float Keras model (object or path) into a
+    QKeras model that convert() turns into HLS bit-exactly.
+    See hlsflow.quantize.api.quantize for the options."""
+    from hlsflow.quantize.api import quantize as _quantize
+
+    return _quantize(model, **kwargs)
 
 
 def load_model(path, weights=None):

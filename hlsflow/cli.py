@@ -96,10 +96,19 @@ def _config(args) -> int:
 
     from hlsflow.passes.profile import default_config
 
-    _, graph = _graph_for(args, load_samples(args.samples) if args.samples else None)
+    model, graph = _graph_for(args, load_samples(args.samples) if args.samples else None)
+    config = default_config(graph)
+    if model is not None:
+        from hlsflow.quantize.api import layer_config
+
+        quantization = layer_config(model)
+        if quantization["layers"]:
+            config["quantization"] = quantization
     with open(args.output, "w") as f:
-        f.write(json.dumps(default_config(graph), indent=1) + "\n")
-    print(f"hlsflow: wrote {args.output} (edit any type, then: hlsflow convert ... --config {args.output})")
+        f.write(json.dumps(config, indent=1) + "\n")
+    print(f"hlsflow: wrote {args.output}: edit any type, then `hlsflow convert ... --config {args.output}`"
+          + (f" (or re-quantize the float model: `hlsflow quantize ... -c {args.output}`)" if "quantization" in config
+             else ""))
     return 0
 
 
@@ -133,6 +142,47 @@ def _dump(args) -> int:
 
     print(Project.load(args.project).graph.dump())
     return 0
+
+
+def _quantize(args) -> int:
+    import warnings
+
+    from hlsflow.frontend.keras import load_model
+    from hlsflow.quantize.api import quantize
+
+    start = time.monotonic()
+    samples = load_samples(args.samples) if args.samples else None
+    if isinstance(samples, list):  # an .npz of several arrays: the inputs are "x" (or the first)
+        samples = samples[0]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("always", message="quantize:")
+        warnings.showwarning = lambda message, *rest, **kw: print(f"hlsflow: warning: {message}", file=sys.stderr)
+        qmodel = quantize(load_model(args.model), weight_bits=args.weight_bits, activation_bits=args.activation_bits,
+                          input_weight_bits=args.input_weight_bits, samples=samples,
+                          per_channel=not args.per_tensor_weights, per_tensor_activations=args.per_tensor_activations,
+                          calibration=args.calibration, cle=args.cle, bias_correction=args.bias_correction,
+                          adaround=args.adaround, batch_size=args.batch_size, config=args.config)
+    _save(qmodel, args.output)
+    print(f"hlsflow: wrote {args.output} (W{args.weight_bits}A{args.activation_bits}, first layer "
+          f"{args.input_weight_bits}-bit weights) in {time.monotonic() - start:.1f} s")
+    return 0
+
+
+def _insert_rescaling(args) -> int:
+    from hlsflow.frontend.keras import load_model
+    from hlsflow.quantize.api import insert_rescaling
+
+    _save(insert_rescaling(load_model(args.model), args.scale, args.offset), args.destination)
+    print(f"hlsflow: wrote {args.destination} (Rescaling scale={args.scale} offset={args.offset} in front)")
+    return 0
+
+
+def _save(model, path) -> None:
+    from hlsflow.errors import OptionError
+
+    if not str(path).endswith((".h5", ".keras")):
+        raise OptionError(f"output {path}: expected a .h5 or .keras file name")
+    model.save(path)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -185,7 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "for a model file also its calibration inputs")
     p.set_defaults(run=_check)
 
-    p = verbs.add_parser("config", help="write the per-layer conversion config JSON (every type hlsflow chose)")
+    p = verbs.add_parser("config", help="write the per-layer config JSON: every type hlsflow chose and, for a "
+                                        "quantized model, its quantization (for quantize -c)")
     p.add_argument("model", help="model file, or project directory")
     p.add_argument("-o", "--output", required=True, help="JSON file to write")
     _conversion_options(p, samples="calibration inputs (.npy or .npz)")
@@ -199,6 +250,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="project directory")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=_report)
+
+    p = verbs.add_parser("quantize", help="post-training quantization of a float model into QKeras")
+    p.add_argument("model", help="float model file: .h5, .keras, or .json")
+    p.add_argument("-i", "--input-weight-bits", type=int, default=8, help="weight bits of the first layer")
+    p.add_argument("-w", "--weight-bits", type=int, default=8, help="weight bits of the other layers")
+    p.add_argument("-a", "--activation-bits", type=int, default=8, help="activation bits")
+    p.add_argument("--samples", help="calibration inputs (.npy, or .npz with the inputs first); "
+                                     "default: 1024 random inputs")
+    p.add_argument("-bs", "--batch-size", type=int, default=128, help="batch size for calibration")
+    p.add_argument("--per-tensor-activations", action="store_true", help="one range per activation tensor")
+    p.add_argument("--per-tensor-weights", action="store_true", help="one weight scale per layer (default: per channel)")
+    p.add_argument("--calibration", default="minmax", choices=["minmax", "percentile", "entropy", "mse"])
+    p.add_argument("--cle", action="store_true", help="cross-layer equalization first")
+    p.add_argument("--bias-correction", action="store_true", help="correct the mean shift caused by quantization")
+    p.add_argument("--adaround", action="store_true", help="learn the rounding of each weight on the samples")
+    p.add_argument("-c", "--config", help="per-layer settings JSON (from `hlsflow config`)")
+    p.add_argument("-o", "--output", required=True, help="quantized model to write (.h5)")
+    p.set_defaults(run=_quantize)
+
+    p = verbs.add_parser("insert-rescaling", help="put a Rescaling layer (x * scale + offset) in front of a model")
+    p.add_argument("model", help="model file")
+    p.add_argument("-s", "--scale", type=float, required=True)
+    p.add_argument("-o", "--offset", type=float, default=0.0)
+    p.add_argument("-d", "--destination", required=True, help="model file to write (.h5)")
+    p.set_defaults(run=_insert_rescaling)
 
     p = verbs.add_parser("dump", help="print a project's IR as text")
     p.add_argument("project", help="project directory")

@@ -46,7 +46,7 @@ def with_defaults(config):
     merged = {**DEFAULTS, **(config or {})}
     for section in ("softmax", "profile"):
         merged[section] = {**DEFAULTS[section], **(config or {}).get(section, {})}
-    unknown = set(merged) - set(DEFAULTS) - {"layers"}
+    unknown = set(merged) - set(DEFAULTS) - {"layers", "quantization"}  # quantization: for `hlsflow quantize -c`
     if unknown:
         raise OptionError(f"config: unknown option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(DEFAULTS))})")
     return merged
