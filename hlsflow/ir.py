@@ -7,6 +7,7 @@ The graph round-trips through JSON (the project's project.json).
 """
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 
@@ -107,10 +108,7 @@ class Graph:
                     "inputs": n.inputs,
                     "outputs": n.outputs,
                     "attrs": {k: _value_to_json(v) for k, v in sorted(n.attrs.items())},
-                    "params": {
-                        k: {"shape": list(v.shape), "values": [float(x) for x in v.ravel()]}
-                        for k, v in sorted(n.params.items())
-                    },
+                    "params": {k: _array_to_json(v) for k, v in sorted(n.params.items())},
                 }
                 for n in self.nodes
             ],
@@ -124,10 +122,7 @@ class Graph:
         for t in data["tensors"]:
             g.add_tensor(t["name"], t["shape"], _type_from_json(t["type"]), t["exact"])
         for n in data["nodes"]:
-            params = {
-                k: np.array(v["values"], dtype=np.float64).reshape(v["shape"])
-                for k, v in n["params"].items()
-            }
+            params = {k: _array_from_json(v) for k, v in n["params"].items()}
             attrs = {k: _value_from_json(v) for k, v in n["attrs"].items()}
             g.add_node(n["name"], n["op"], n["inputs"], n["outputs"], attrs, params)
         return g
@@ -152,6 +147,22 @@ class Graph:
             detail = "; ".join(s for s in (attrs, params) if s)
             lines.append(f"  {n.name} = {n.op}({', '.join(n.inputs)}) -> {outs}" + (f"  [{detail}]" if detail else ""))
         return "\n".join(lines)
+
+
+READABLE_ARRAY = 64  # larger parameter arrays are stored as base64 float64 bytes (exact, fast)
+
+
+def _array_to_json(a: np.ndarray) -> dict:
+    if a.size <= READABLE_ARRAY:
+        return {"shape": list(a.shape), "values": a.ravel().tolist()}
+    data = np.ascontiguousarray(a, dtype="<f8").tobytes()
+    return {"shape": list(a.shape), "float64_base64": base64.b64encode(data).decode("ascii")}
+
+
+def _array_from_json(d: dict) -> np.ndarray:
+    if "values" in d:
+        return np.array(d["values"], dtype=np.float64).reshape(d["shape"])
+    return np.frombuffer(base64.b64decode(d["float64_base64"]), dtype="<f8").reshape(d["shape"]).copy()
 
 
 def _type_to_json(t):

@@ -11,7 +11,8 @@ def _graph():
     g.inputs = ["x"]
     g.add_tensor("y", (2,), FLOAT, exact=False)
     g.add_node("fc", "dense", ["x"], ["y"], {"relu": True, "accum_type": FixedType(20, 8)},
-               {"weight": np.arange(8, dtype=float).reshape(4, 2) / 3, "bias": np.array([0.1, -2.5])})
+               {"weight": np.arange(8, dtype=float).reshape(4, 2) / 3, "bias": np.array([0.1, -2.5]),
+                "table": np.random.default_rng(0).normal(size=(10, 30))})  # large: stored as base64
     g.outputs = ["y"]
     g.meta["note"] = "kept"
     return g
@@ -25,7 +26,8 @@ def test_json_round_trip_is_exact():
     assert back.tensors["y"].type == FLOAT and back.tensors["y"].exact is False
     node = back.node("fc")
     assert node.attrs["accum_type"] == FixedType(20, 8)
-    np.testing.assert_array_equal(node.params["weight"], g.node("fc").params["weight"])
+    for key in ("weight", "bias", "table"):
+        np.testing.assert_array_equal(node.params[key], g.node("fc").params[key])
     assert back.meta == {"note": "kept"}
 
 

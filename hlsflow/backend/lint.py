@@ -24,8 +24,10 @@ FUNCTION = re.compile(r"^[\w:<>,\s*&]*?\b(\w+)\s*\([^;{}]*\)\s*\{", re.M)
 
 
 def firmware_files(project_dir: Path) -> list[Path]:
+    """The firmware's code files (not ap_types, nor weights/: one template of constant data)."""
     firmware = Path(project_dir) / "firmware"
-    return sorted(p for p in firmware.rglob("*") if p.suffix in (".h", ".cpp") and "ap_types" not in p.parts)
+    return sorted(p for p in firmware.rglob("*") if p.suffix in (".h", ".cpp")
+                  and not {"ap_types", "weights"} & set(p.relative_to(firmware).parts))
 
 
 def _strip_comments(text: str) -> str:

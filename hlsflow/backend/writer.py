@@ -56,7 +56,7 @@ def _ctype(t) -> str:
 
 def _format(values) -> list[str]:
     """Exact decimal spelling of float64 values, VALUES_PER_LINE per line."""
-    flat = [repr(float(v)) for v in np.asarray(values, dtype=np.float64).ravel()]
+    flat = list(map(repr, np.asarray(values, dtype=np.float64).ravel().tolist()))
     return [", ".join(flat[i:i + VALUES_PER_LINE]) for i in range(0, len(flat), VALUES_PER_LINE)]
 
 
