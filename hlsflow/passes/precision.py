@@ -38,7 +38,7 @@ DEFAULTS = {
 }
 EXACT_LIMIT = 53  # widest type the float64 emulator holds exactly
 SOFTMAX_KEYS = ("index_type", "exp_type", "inv_frac", "inv_type", "output_type")
-LAYER_KEYS = ("output_type", "weight_type", "bias_type") + SOFTMAX_KEYS
+LAYER_KEYS = ("output_type", "weight_type", "bias_type", "strategy", "reuse_factor") + SOFTMAX_KEYS
 
 
 def with_defaults(config):
@@ -283,4 +283,4 @@ def _check_layer_names(graph: Graph, config) -> None:
         unknown = set(entry) - set(LAYER_KEYS)
         if unknown:
             raise OptionError(f"config layers.{name}: unknown key(s) {', '.join(sorted(unknown))} "
-                              f"(known: {', '.join(LAYER_KEYS)})")
+                              f"(known: {', '.join(dict.fromkeys(LAYER_KEYS))})")

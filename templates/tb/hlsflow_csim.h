@@ -15,8 +15,11 @@ static const T *hlsflow_from_doubles(const double (&values)[N]) {
     return data;
 }
 
-#define HLSFLOW_WEIGHTS(T, name, n, ...)              \
-    static const double name##_values[n] = __VA_ARGS__; \
-    static const T *const name = hlsflow_from_doubles<T, n>(name##_values)
+// The values array is constant-initialized, so it is ready before the
+// (dynamic) initialization of the pointer that converts it.
+#define HLSFLOW_WEIGHTS(T, name, n)                                       \
+    extern const double name##_values[n];                                 \
+    static const T *const name = hlsflow_from_doubles<T, n>(name##_values); \
+    const double name##_values[n]
 
 #endif
