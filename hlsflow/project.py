@@ -146,6 +146,7 @@ def reference_data(model, graph: Graph, samples=None) -> dict:
             x[rng.random(x.shape) < 0.2] *= 8
             samples.append(x)
     arrays = samples if isinstance(samples, (list, tuple)) else [samples]
+    arrays = [np.asarray(a, np.float32) for a in arrays]  # what Keras sees (and quantizes itself)
     cast = cast_inputs(graph, arrays)
     # Quantizer-fed inputs: Keras sees the raw values and quantizes them itself;
     # otherwise Keras sees the same cast values as the hardware.

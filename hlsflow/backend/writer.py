@@ -22,7 +22,8 @@ DEFAULT_PART = "xcvu9p-flga2104-2-e"
 DEFAULT_CLOCK_NS = 5.0
 # Names the generated code derives from a tensor or node identifier.
 DERIVED = ("", "_t", "_w", "_b", "_s", "_accum_t", "_weight_t", "_bias_t", "_scale_t", "_index_t", "_exp_t",
-           "_sum_t", "_inv_index_t", "_inv_t", "_exp_table", "_inv_table", "_logits", "_test", "_prj", "_H_")
+           "_sum_t", "_inv_index_t", "_inv_t", "_exp_table", "_inv_table", "_logits", "_test", "_prj", "_H_",
+           "_quot_t", "_alpha_t", "_table", "_config", "_stream", "_bridge")
 RESERVED = ("logits", "peak", "same", "exact", "samples", "defines", "parameters", "in", "out", "ref", "lref")
 VALUES_PER_LINE = 8
 
@@ -73,14 +74,23 @@ def build_context(graph: Graph, settings: dict) -> dict:
     for node in graph.nodes:
         ident = ids[node.name]
         n = {"id": ident, "op": node.op, "x": tensors[node.inputs[0]], "y": tensors[node.outputs[0]],
-             "relu": "true" if node.attrs.get("relu") else "false", "scale": "scale" in node.params, "types": []}
+             "xs": [tensors[t] for t in node.inputs], "attrs": node.attrs, "mode": node.attrs.get("mode"),
+             "relu": "true" if node.attrs.get("relu") else "false", "scale": "scale" in node.params, "types": [],
+             "config": _config(node)}
         for key, value in sorted(node.attrs.items()):
             if key.endswith("_type"):
                 n["types"].append((key[:-5], _ctype(value)))
+        divides = "quot_type" in node.attrs
+        n["accum"] = f"{ident}_accum_t" if divides else n["x"]["t"]
+        n["quot"] = f"{ident}_quot_t" if divides else n["x"]["t"]
+        n.update(_layout(graph, node, tensors))
         for key, suffix in (("weight", "w"), ("bias", "b"), ("scale", "s")):
             if key in node.params:
                 weights.append(_weights(f"{ident}_{suffix}", f"{ident}_{key}_t", node.attrs[f"{key}_type"],
                                         node.params[key]))
+        if node.op == "table":
+            weights.append(_weights(f"{ident}_table", n["y"]["t"], graph.tensors[node.outputs[0]].type,
+                                    node.params["table"]))
         if node.op == "softmax":
             exp_table, inv_table = softmax_tables(node.attrs)
             weights.append(_weights(f"{ident}_exp_table", f"{ident}_exp_t", node.attrs["exp_type"], exp_table))
@@ -102,6 +112,36 @@ def build_context(graph: Graph, settings: dict) -> dict:
         "input_quantized": bool(graph.meta.get("quantized_inputs")),
         **settings, **BACKENDS[settings["backend"]],
     }
+
+
+def _config(node) -> list:
+    """Geometry constants of a sliding-window node (its C++ CFG struct)."""
+    if node.op not in ("conv", "pool"):
+        return []
+    a = node.attrs
+    keys = ("ih", "iw", "c", "oh", "ow", "f", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pb", "pl", "pr")
+    values = [*a["in_hwc"], *a["out_hwc"], *a["kernel"], *a["strides"], *a["dilation"], *a["pads"]]
+    extra = [("groups", a.get("groups", 1)), ("relu", int(bool(a.get("relu")))),
+             ("average", int(a.get("mode") == "avg"))]
+    return list(zip(keys, values)) + extra
+
+
+def _layout(graph, node, tensors) -> dict:
+    """Shape constants of concat and transpose nodes."""
+    if node.op == "concat":
+        axis = node.attrs["axis"]
+        shape = graph.tensors[node.outputs[0]].shape
+        outer, total, parts, offset = int(np.prod(shape[:axis])), int(np.prod(shape[axis:])), [], 0
+        for t in node.inputs:
+            inner = int(np.prod(graph.tensors[t].shape[axis:]))
+            parts.append({"x": tensors[t], "outer": outer, "inner": inner, "offset": offset, "total": total})
+            offset += inner
+        return {"parts": parts}
+    if node.op == "transpose":
+        shape = list(graph.tensors[node.inputs[0]].shape)
+        pad = 3 - len(shape)
+        return {"dims": [1] * pad + shape, "perm": list(range(pad)) + [p + pad for p in node.attrs["perm"]]}
+    return {}
 
 
 def _ports(tensors: list[dict]) -> list[dict]:
