@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", help="weights .h5 for a .json model (default: <model>_weights.h5)")
     p.add_argument("-o", "--output", required=True, help="project directory to write")
     p.add_argument("--backend", default="vitis", choices=["vitis", "vivado"])
-    p.add_argument("--io", default="parallel", choices=["parallel"], help="I/O style (io_stream: not yet)")
+    p.add_argument("--io", default="parallel", choices=["parallel", "stream"], help="I/O style: io_parallel arrays or io_stream FIFOs")
     p.add_argument("--samples", help="inputs for tb_data (.npy or .npz)")
     p.add_argument("--config", help="conversion config JSON")
     p.add_argument("--part", default="xcvu9p-flga2104-2-e", help="FPGA part")

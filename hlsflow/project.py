@@ -111,9 +111,8 @@ def convert(model, output_dir, backend: str = "vitis", io_type: str = "io_parall
     from hlsflow.frontend.keras import load_model, to_graph
     from hlsflow.passes import run_passes
 
-    if io_type not in ("io_parallel", "parallel"):
-        raise OptionError(f"io_type {io_type!r}: only io_parallel is supported so far")
-    settings = writer.check_settings(backend, part, clock_period)
+    io_type = {"parallel": "io_parallel", "stream": "io_stream"}.get(io_type, io_type)
+    settings = writer.check_settings(backend, part, clock_period, io_type)
     config = _load_config(config)
     if isinstance(model, (str, Path)):
         model = load_model(model, weights)

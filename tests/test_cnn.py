@@ -150,3 +150,33 @@ def test_batchnorm_folds_into_float_conv_else_scale_shift():
     ops = {n.name: n.op for n in graph.nodes}
     assert "bn_float" not in ops and ops["bn_q"] == "scale_shift"
     assert not graph.tensors["bn_float"].exact and not graph.tensors["b_q"].exact
+
+
+@pytest.fixture(scope="module")
+def zoo_stream(tmp_path_factory, zoo):
+    model, _ = zoo
+    return model, hlsflow.convert(model, tmp_path_factory.mktemp("zoo_stream") / "prj", io_type="io_stream")
+
+
+def test_layer_zoo_io_stream_same_bits(zoo, zoo_stream):
+    model, stream = zoo_stream
+    _, parallel = zoo
+    rng = np.random.default_rng(6)
+    xs = [stress_inputs(rng, N // 2, (9, 10, 3), 4), stress_inputs(rng, N // 2, (12, 4), 8)]
+    check_outputs_bit_exact(model, stream, xs)
+    for a, b in zip(stream.predict(xs), parallel.predict(xs)):
+        assert np.array_equal(a, b)
+    cpp = (stream.directory / "firmware" / "layer_zoo.cpp").read_text()
+    assert "#pragma HLS DATAFLOW" in cpp and "conv_stream" in cpp and "pool_stream" in cpp
+    code, output = _make_csim(stream.directory)
+    assert code == 0 and "csim: 200/200 bit-exact" in output, output
+
+
+def test_mnist_cnn_io_stream_bit_exact(mnist_cnn, tmp_path):
+    from conftest import check_bit_exact
+
+    model, parallel = mnist_cnn
+    stream = hlsflow.convert(model, tmp_path / "stream", io_type="io_stream")
+    x = stress_inputs(np.random.default_rng(3), N // 2, (28, 28, 1), 2)
+    check_bit_exact(model, stream, x)
+    assert np.array_equal(stream.predict(x, logits=True), parallel.predict(x, logits=True))
