@@ -211,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model file: .h5, .keras, or .json (with --weights)")
     p.add_argument("-o", "--output", required=True, help="project directory to write")
     p.add_argument("--backend", default="vitis", choices=["vitis", "vivado"])
-    p.add_argument("--io", default="parallel", choices=["parallel"], help="I/O style (io_stream: not yet)")
+    p.add_argument("--io", default="parallel", choices=["parallel", "stream"],
+                   help="I/O style: io_parallel arrays or io_stream FIFOs")
     _conversion_options(p, samples="calibration inputs (.npy or .npz): types from their ranges; "
                                       "the first 500 also go into tb_data")
     p.add_argument("--part", default="xcvu9p-flga2104-2-e", help="FPGA part")

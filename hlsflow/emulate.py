@@ -4,6 +4,7 @@ import numpy as np
 
 from hlsflow.fixed import quantize, quantize_raw
 from hlsflow.ir import Graph
+from hlsflow.passes.precision import pool_counts
 from hlsflow.softmax import softmax_tables
 
 
@@ -36,14 +37,125 @@ def emulate(graph: Graph, inputs, tensors=None):
 
 
 def _dense(graph, node, x):
+    return _finish(graph, node, x @ node.params["weight"])
+
+
+def _finish(graph, node, acc):
+    """Per-channel scale, bias, fused relu and the output cast of a weighted op."""
     p = node.params
-    acc = x @ p["weight"]
     if "scale" in p:
         acc = acc * p["scale"]
     acc = acc + p["bias"]
     if node.attrs.get("relu"):
         acc = np.maximum(acc, 0)
     return quantize(acc, graph.tensors[node.outputs[0]].type)
+
+
+def _nhwc(x, a):
+    return x.reshape((len(x),) + tuple(a["in_hwc"]))
+
+
+def _out(graph, node, y):
+    return y.reshape((len(y),) + graph.tensors[node.outputs[0]].shape)
+
+
+def _patches(x, a, fill=0.0):
+    """Sliding windows of a (padded) input: (n, out_h, out_w, k_h, k_w, channels)."""
+    t, b, l, r = a["pads"]
+    x = np.pad(_nhwc(x, a), ((0, 0), (t, b), (l, r), (0, 0)), constant_values=fill)
+    (oh, ow, _), (kh, kw), (sh, sw), (dh, dw) = a["out_hwc"], a["kernel"], a["strides"], a["dilation"]
+    rows = (np.arange(oh) * sh)[:, None] + np.arange(kh) * dh
+    cols = (np.arange(ow) * sw)[:, None] + np.arange(kw) * dw
+    return x[:, rows[:, None, :, None], cols[None, :, None, :], :]
+
+
+def _conv(graph, node, x):
+    a, w = node.attrs, node.params["weight"]
+    p = _patches(x, a)
+    g = a["groups"]
+    n, oh, ow, kh, kw, c = p.shape
+    p = p.reshape(n, oh, ow, kh, kw, g, c // g)
+    w = w.reshape(kh, kw, c // g, g, w.shape[-1] // g)
+    acc = np.einsum("nyxijgc,ijcgf->nyxgf", p, w).reshape(n, oh, ow, -1)
+    return _out(graph, node, _finish(graph, node, acc))
+
+
+def _scale_shift(graph, node, x):
+    return _finish(graph, node, x * node.params["weight"])
+
+
+def divide(total, count, acc_t, y_t):
+    """total / count rounded once, half to even, to y_t (then y_t's overflow)."""
+    f, g = acc_t.fractional, y_t.fractional
+    num = quantize_raw(total, acc_t).astype(np.int64)
+    den = np.broadcast_to(np.asarray(count, np.int64), num.shape)
+    if g >= f:
+        num = num << (g - f)
+    else:
+        den = den << (f - g)
+    q = num // den
+    r = num - q * den
+    q = q + ((2 * r > den) | ((2 * r == den) & (q % 2 == 1)))
+    return quantize(np.ldexp(q.astype(np.float64), -g), y_t)
+
+
+def _pool(graph, node, x):
+    a = node.attrs
+    if a["mode"] == "max":
+        y = _patches(x, a, -np.inf).max(axis=(3, 4))
+        return _out(graph, node, quantize(y, graph.tensors[node.outputs[0]].type))
+    total = _patches(x, a).sum(axis=(3, 4))
+    y = divide(total, pool_counts(a)[None, :, :, None], a["accum_type"], graph.tensors[node.outputs[0]].type)
+    return _out(graph, node, y)
+
+
+MERGES = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "average": np.add,
+          "maximum": np.maximum, "minimum": np.minimum}
+
+
+def _merge(graph, node, *xs):
+    a, y_t = node.attrs, graph.tensors[node.outputs[0]].type
+    y = xs[0]
+    for x in xs[1:]:
+        y = MERGES[a["mode"]](y, x)
+    if a["mode"] == "average":
+        return divide(y, len(xs), a["accum_type"], y_t)
+    return quantize(y, y_t)
+
+
+def _concat(graph, node, *xs):
+    return quantize(np.concatenate(xs, axis=node.attrs["axis"] + 1), graph.tensors[node.outputs[0]].type)
+
+
+def _pad(graph, node, x):
+    """Zero padding (positive pads) and cropping (negative pads)."""
+    t, b, l, r = node.attrs["pads"]
+    x = _nhwc(x, node.attrs)
+    x = np.pad(x, ((0, 0), (max(t, 0), max(b, 0)), (max(l, 0), max(r, 0)), (0, 0)))
+    x = x[:, max(-t, 0):x.shape[1] - max(-b, 0), max(-l, 0):x.shape[2] - max(-r, 0)]
+    return _out(graph, node, x)
+
+
+def _upsample(graph, node, x):
+    fh, fw = node.attrs["factors"]
+    return _out(graph, node, _nhwc(x, node.attrs).repeat(fh, axis=1).repeat(fw, axis=2))
+
+
+def _transpose(graph, node, x):
+    return np.transpose(x, [0] + [p + 1 for p in node.attrs["perm"]])
+
+
+def _leaky_relu(graph, node, x):
+    return quantize(np.where(x > 0, x, node.attrs["alpha"] * x), graph.tensors[node.outputs[0]].type)
+
+
+def _threshold(graph, node, x):
+    return quantize(np.where(x > node.attrs["theta"], x, 0.0), graph.tensors[node.outputs[0]].type)
+
+
+def _table(graph, node, x):
+    index = node.attrs["index_type"]
+    return node.params["table"][quantize_raw(x, index).astype(np.int64) & (2 ** index.width - 1)]
 
 
 def _relu(graph, node, x):
@@ -67,4 +179,7 @@ def _softmax(graph, node, x):
     return quantize(e * inv, graph.tensors[node.outputs[0]].type)
 
 
-OPS = {"dense": _dense, "relu": _relu, "quantize": _quantize, "reshape": _reshape, "softmax": _softmax}
+OPS = {"dense": _dense, "relu": _relu, "quantize": _quantize, "reshape": _reshape, "softmax": _softmax,
+       "conv": _conv, "scale_shift": _scale_shift, "pool": _pool, "merge": _merge, "concat": _concat, "pad": _pad,
+       "upsample": _upsample, "transpose": _transpose, "leaky_relu": _leaky_relu, "threshold": _threshold,
+       "table": _table}

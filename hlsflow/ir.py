@@ -50,6 +50,9 @@ class Graph:
         self.inputs: list[str] = []
         self.outputs: list[str] = []
         self.meta: dict = {}  # JSON-able facts about the conversion
+        # node name -> element-wise function (numpy in, numpy out) a "table" node
+        # tabulates once its input type is known; not serialized (the table is)
+        self.functions: dict = {}
 
     # -- building and editing -------------------------------------------
     def add_tensor(self, name, shape, type=FLOAT, exact=True) -> Tensor:

@@ -114,9 +114,8 @@ def convert(model, output_dir, backend: str = "vitis", io_type: str = "io_parall
     With `samples`, the types Keras leaves float are calibrated on them to meet
     `error_target` (see hlsflow.passes.profile); without, a float model gets
     data-free types from its weights and `input_range`."""
-    if io_type not in ("io_parallel", "parallel"):
-        raise OptionError(f"io_type {io_type!r}: only io_parallel is supported so far")
-    settings = writer.check_settings(backend, part, clock_period)
+    io_type = {"parallel": "io_parallel", "stream": "io_stream"}.get(io_type, io_type)
+    settings = writer.check_settings(backend, part, clock_period, io_type)
     model, graph = typed_graph(model, samples, config, weights, error_target, input_range)
     tb_data = reference_data(model, graph, _first_rows(samples, TB_LIMIT))
     writer.write_project(graph, output_dir, settings, tb_data, force=force)
@@ -165,6 +164,7 @@ def reference_data(model, graph: Graph, samples=None) -> dict:
     if samples is None:
         samples = stress_samples(graph)
     arrays = samples if isinstance(samples, (list, tuple)) else [samples]
+    arrays = [np.asarray(a, np.float32) for a in arrays]  # what Keras sees (and quantizes itself)
     cast = cast_inputs(graph, arrays)
     # Quantizer-fed inputs: Keras sees the raw values and quantizes them itself;
     # otherwise Keras sees the same cast values as the hardware.

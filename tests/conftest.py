@@ -57,3 +57,50 @@ def jet_tagger_mlp(seed=0):
         if hasattr(layer, "bias") and layer.bias is not None:
             layer.bias.assign(np.random.default_rng(seed).uniform(-0.5, 0.5, layer.bias.shape))
     return model
+
+
+def keras_inputs(project, xs):
+    """What Keras is given: raw values where the model quantizes its input itself, else the cast values."""
+    quantized = set(project.graph.meta.get("quantized_inputs", []))
+    cast = cast_list(project, xs)
+    return [np.asarray(x, np.float32) if name in quantized else c.astype(np.float32)
+            for name, x, c in zip(project.graph.inputs, xs, cast)]
+
+
+def cast_list(project, xs):
+    cast = project.cast_inputs(xs)
+    return cast if isinstance(cast, list) else [cast]
+
+
+def check_outputs_bit_exact(model, project, xs):
+    """predict == emulate on every output, and == Keras on every exact output."""
+    xs = xs if isinstance(xs, list) else [xs]
+    keras_x = keras_inputs(project, xs)
+    reference = model.predict(keras_x if len(keras_x) > 1 else keras_x[0], verbose=0)
+    reference = reference if isinstance(reference, list) else [reference]
+    as_list = lambda v: v if isinstance(v, list) else [v]  # noqa: E731
+    emulated, predicted = as_list(project.emulate(xs)), as_list(project.predict(xs))
+    for name, ref, emu, pred in zip(project.graph.outputs, reference, emulated, predicted):
+        assert np.array_equal(emu, pred), f"{name}: emulator and csim disagree"
+        if project.graph.tensors[name].exact:
+            bad = np.flatnonzero(np.any(pred.reshape(len(pred), -1) != ref.reshape(len(ref), -1), axis=1))
+            assert bad.size == 0, f"{name}: {bad.size}/{len(pred)} inputs differ from Keras"
+
+
+def check_bit_exact(model, project, x):
+    """Logits from predict and emulate equal Keras's, bit for bit, on every input."""
+    from hlsflow.project import keras_logits
+
+    graph = project.graph
+    quantized_input = bool(graph.meta.get("quantized_inputs"))
+    keras_x = x if quantized_input else project.cast_inputs(x)
+    reference = keras_logits(model, [keras_x.astype(np.float32)])
+    emulated = project.emulate(x, logits=True).reshape(len(x), -1)
+    predicted = project.predict(x, logits=True)
+    assert np.array_equal(emulated, predicted), "emulator and csim disagree"
+    mismatched = np.flatnonzero(np.any(predicted != reference, axis=1))
+    assert mismatched.size == 0, f"{mismatched.size}/{len(x)} inputs differ from Keras, e.g. #{mismatched[:3]}"
+    probabilities = project.predict(x)
+    assert np.array_equal(probabilities, project.emulate(x))
+    keras_probabilities = model.predict(keras_x.astype(np.float32), verbose=0)
+    assert np.max(np.abs(probabilities - keras_probabilities)) < 0.02

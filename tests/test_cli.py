@@ -65,11 +65,11 @@ def test_missing_model_file_is_one_line(tmp_path):
 def test_unsupported_layer_names_layer_and_class(tmp_path):
     import tf_keras as keras
 
-    model = keras.Sequential([keras.layers.InputLayer((4, 4, 1)), keras.layers.Conv2D(2, 3, name="my_conv")])
+    model = keras.Sequential([keras.layers.InputLayer((4, 4, 1)), keras.layers.Conv2DTranspose(2, 3, name="my_deconv")])
     path = tmp_path / "conv.h5"
     model.save(path)
     result = hlsflow("convert", path, "-o", tmp_path / "out")
     assert result.returncode == 2
     line = result.stderr.strip()
-    assert "\n" not in line and "my_conv" in line and "Conv2D" in line and "QDense" in line
+    assert "\n" not in line and "my_deconv" in line and "Conv2DTranspose" in line and "QDense" in line
     assert not (tmp_path / "out").exists()

@@ -6,28 +6,9 @@ import numpy as np
 import pytest
 
 import hlsflow
-from conftest import example_model, jet_tagger_mlp, stress_inputs
+from conftest import check_bit_exact, example_model, jet_tagger_mlp, stress_inputs
 
 N = 2000
-
-
-def _check_bit_exact(model, project, x):
-    """Logits from predict and emulate equal Keras's, bit for bit, on every input."""
-    graph = project.graph
-    quantized_input = bool(graph.meta.get("quantized_inputs"))
-    keras_x = x if quantized_input else project.cast_inputs(x)
-    from hlsflow.project import keras_logits
-
-    reference = keras_logits(model, [keras_x.astype(np.float32)])
-    emulated = project.emulate(x, logits=True).reshape(len(x), -1)
-    predicted = project.predict(x, logits=True)
-    assert np.array_equal(emulated, predicted), "emulator and csim disagree"
-    mismatched = np.flatnonzero(np.any(predicted != reference, axis=1))
-    assert mismatched.size == 0, f"{mismatched.size}/{len(x)} inputs differ from Keras, e.g. #{mismatched[:3]}"
-    probabilities = project.predict(x)
-    assert np.array_equal(probabilities, project.emulate(x))
-    keras_probabilities = model.predict(keras_x.astype(np.float32), verbose=0)
-    assert np.max(np.abs(probabilities - keras_probabilities)) < 0.02
 
 
 def _make_csim(directory):
@@ -45,7 +26,7 @@ def jet(tmp_path_factory):
 def test_jet_mlp_bit_exact(jet):
     model, project = jet
     x = stress_inputs(np.random.default_rng(1), N, (16,), 32)
-    _check_bit_exact(model, project, x)
+    check_bit_exact(model, project, x)
 
 
 def test_jet_mlp_make_csim(jet):
@@ -73,7 +54,7 @@ def test_example_model_bit_exact(name, tmp_path):
     project = hlsflow.convert(model, tmp_path / name)
     shape = tuple(model.input_shape[1:])
     x = stress_inputs(np.random.default_rng(2), N, shape, 8 if name == "qkeras_3layer" else 2)
-    _check_bit_exact(model, project, x)
+    check_bit_exact(model, project, x)
     code, output = _make_csim(project.directory)
     assert code == 0 and "csim: 200/200 bit-exact" in output, output
 

@@ -1,6 +1,7 @@
 """Render the jinja2 templates into a complete HLS project directory."""
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import tempfile
@@ -20,11 +21,16 @@ BACKENDS = {
     "vitis": {"tool": "vitis_hls", "tool_args": "-f", "tool_product": "Vitis HLS"},
     "vivado": {"tool": "vivado_hls", "tool_args": "-f", "tool_product": "Vivado HLS"},
 }
+IO_TYPES = ("io_parallel", "io_stream")
+# io_stream: ops computed on one pixel (the last axis) at a time; the others
+# (besides conv and pool, which have line buffers) buffer their whole input.
+PIXELWISE = ("relu", "quantize", "reshape", "leaky_relu", "threshold", "table", "scale_shift", "merge")
 DEFAULT_PART = "xcvu9p-flga2104-2-e"
 DEFAULT_CLOCK_NS = 5.0
 # Names the generated code derives from a tensor or node identifier.
 DERIVED = ("", "_t", "_w", "_b", "_s", "_accum_t", "_weight_t", "_bias_t", "_scale_t", "_index_t", "_exp_t",
-           "_sum_t", "_inv_index_t", "_inv_t", "_exp_table", "_inv_table", "_logits", "_test", "_prj", "_H_")
+           "_sum_t", "_inv_index_t", "_inv_t", "_exp_table", "_inv_table", "_logits", "_test", "_prj", "_H_",
+           "_quot_t", "_alpha_t", "_table", "_config", "_stream", "_bridge")
 RESERVED = ("logits", "peak", "same", "exact", "samples", "defines", "parameters", "in", "out", "ref", "lref")
 VALUES_PER_LINE = 8
 
@@ -75,15 +81,24 @@ def build_context(graph: Graph, settings: dict) -> dict:
     for node in graph.nodes:
         ident = ids[node.name]
         n = {"id": ident, "op": node.op, "x": tensors[node.inputs[0]], "y": tensors[node.outputs[0]],
+             "xs": [tensors[t] for t in node.inputs], "attrs": node.attrs, "mode": node.attrs.get("mode"),
              "relu": "true" if node.attrs.get("relu") else "false", "scale": "scale" in node.params, "types": [],
-             "strategy": node.attrs.get("strategy", "latency"), "reuse_factor": node.attrs.get("reuse_factor", 1)}
+             "config": _config(node), "strategy": node.attrs.get("strategy", "latency"),
+             "reuse_factor": node.attrs.get("reuse_factor", 1)}
         for key, value in sorted(node.attrs.items()):
             if key.endswith("_type"):
                 n["types"].append((key[:-5], _ctype(value)))
+        divides = "quot_type" in node.attrs
+        n["accum"] = f"{ident}_accum_t" if divides else n["x"]["t"]
+        n["quot"] = f"{ident}_quot_t" if divides else n["x"]["t"]
+        n.update(_layout(graph, node, tensors))
         for key, suffix in (("weight", "w"), ("bias", "b"), ("scale", "s")):
             if key in node.params:
                 weights.append(_weights(f"{ident}_{suffix}", f"{ident}_{key}_t", node.attrs[f"{key}_type"],
                                         node.params[key]))
+        if node.op == "table":
+            weights.append(_weights(f"{ident}_table", n["y"]["t"], graph.tensors[node.outputs[0]].type,
+                                    node.params["table"]))
         if node.op == "softmax":
             exp_table, inv_table = softmax_tables(node.attrs)
             weights.append(_weights(f"{ident}_exp_table", f"{ident}_exp_t", node.attrs["exp_type"], exp_table))
@@ -96,15 +111,101 @@ def build_context(graph: Graph, settings: dict) -> dict:
     ports = {t["name"] for t in inputs + outputs} | ({softmax["x"]["name"]} if softmax else set())
     for n in logit_nodes:
         n["declare"] = n["y"]["name"] not in ports
+    if settings["io_type"] == "io_stream":
+        body_outputs = [softmax["x"]] if softmax else outputs
+        streams, forks = _stream_wiring(graph, logit_nodes, inputs, body_outputs, tensors)
+    else:
+        streams, forks = [], []
     exact_outputs = any(t["exact"] for t in outputs) or bool(softmax and softmax["x"]["exact"])
     return {
         "name": top, "model_name": graph.name, "tensors": list(tensors.values()), "nodes": nodes,
-        "logit_nodes": logit_nodes, "softmax": softmax, "weights": weights, "inputs": inputs, "outputs": outputs,
+        "logit_nodes": logit_nodes, "softmax": softmax, "streams": streams, "forks": forks,
+        "input_names": list(graph.inputs), "weights": weights, "inputs": inputs, "outputs": outputs,
         "input_total": sum(t["size"] for t in inputs), "output_total": sum(t["size"] for t in outputs),
         "compares_exact": exact_outputs, "compares_error": not all(t["exact"] for t in outputs),
         "input_quantized": bool(graph.meta.get("quantized_inputs")),
         **settings, **BACKENDS[settings["backend"]],
     }
+
+
+def _config(node) -> list:
+    """Geometry constants of a sliding-window node (its C++ CFG struct)."""
+    if node.op not in ("conv", "pool"):
+        return []
+    a = node.attrs
+    keys = ("ih", "iw", "c", "oh", "ow", "f", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pb", "pl", "pr")
+    values = [*a["in_hwc"], *a["out_hwc"], *a["kernel"], *a["strides"], *a["dilation"], *a["pads"]]
+    extra = [("groups", a.get("groups", 1)), ("relu", int(bool(a.get("relu")))),
+             ("average", int(a.get("mode") == "avg"))]
+    return list(zip(keys, values)) + extra
+
+
+def _layout(graph, node, tensors) -> dict:
+    """Shape constants of concat and transpose nodes."""
+    if node.op == "concat":
+        axis = node.attrs["axis"]
+        shape = graph.tensors[node.outputs[0]].shape
+        outer, total, parts, offset = int(np.prod(shape[:axis])), int(np.prod(shape[axis:])), [], 0
+        for t in node.inputs:
+            inner = int(np.prod(graph.tensors[t].shape[axis:]))
+            parts.append({"x": tensors[t], "outer": outer, "inner": inner, "offset": offset, "total": total})
+            offset += inner
+        return {"parts": parts}
+    if node.op == "transpose":
+        shape = list(graph.tensors[node.inputs[0]].shape)
+        pad = 3 - len(shape)
+        return {"dims": [1] * pad + shape, "perm": list(range(pad)) + [p + pad for p in node.attrs["perm"]]}
+    return {}
+
+
+def _stream_wiring(graph, nodes, inputs, outputs, tensors):
+    """io_stream: the stream each node reads and writes. A tensor with several
+    users is copied by a fork into one stream per user; those copies and the
+    inputs of multi-input nodes hold a whole tensor, so no branch can stall
+    another (no deadlock); the other FIFOs hold one pixel."""
+    ports = {t["name"] for t in inputs + outputs}
+    uses = {t: [] for t in tensors}
+    for n in nodes:
+        for k, t in enumerate(n["xs"]):
+            uses[t["name"]].append((n, k))
+    for t in outputs:
+        uses[t["name"]].append((None, 0))
+    streams, forks = {}, []
+    for name, users in uses.items():
+        t = tensors[name]
+        if not users:
+            continue
+        if len(users) == 1:
+            source, targets = t["id"], [t["id"]]
+        else:
+            source = t["id"] + ("_fork" if name in ports and users[-1][0] is None else "")
+            targets = [t["id"] if n is None else f"{t['id']}_copy{k}" for k, (n, _) in enumerate(users)]
+            forks.append({"source": source, "targets": targets, "t": t["t"], "size": t["size"], "tensor": name})
+        if name not in ports or source != t["id"]:
+            streams[source] = {"id": source, "t": t["t"], "depth": t["size"] if len(users) > 1 else t["shape"][-1]}
+        for target, (n, k) in zip(targets, users):
+            if n is None:
+                continue
+            n.setdefault("in_streams", [None] * len(n["xs"]))[k] = target
+            if target != source or len(n["xs"]) > 1:
+                streams[target] = {"id": target, "t": t["t"], "depth": t["size"]}
+    for port in ports:
+        streams.pop(tensors[port]["id"], None)
+    for n in nodes:  # a fork runs right after its producer (csim runs processes in order)
+        n["forks"] = [f for f in forks if f["tensor"] == n["y"]["name"]]
+    for n in nodes:
+        n["out_stream"] = n["y"]["id"] + ("_fork" if any(f["source"] == n["y"]["id"] + "_fork" for f in forks) else "")
+        size = n["y"]["shape"][-1] if n["op"] in PIXELWISE else n["y"]["size"]
+        if n["op"] == "reshape":  # same element order: pass chunks through
+            size = math.gcd(n["x"]["shape"][-1], n["y"]["shape"][-1])
+        n["chunks"] = n["y"]["size"] // size
+        n["chunk"] = dict(n, x=_resize(n["x"], n, size), y=dict(n["y"], size=size),
+                          xs=[_resize(x, n, size) for x in n["xs"]])
+    return list(streams.values()), forks
+
+
+def _resize(tensor, node, size):
+    return dict(tensor, size=size) if node["op"] in PIXELWISE + ("reshape",) else tensor
 
 
 def _ports(tensors: list[dict]) -> list[dict]:
@@ -119,14 +220,16 @@ def _weights(ident, type_name, fixed_type, values) -> dict:
     return {"id": ident, "t": type_name, "cpp": _ctype(fixed_type), "size": int(np.size(values)), "rows": _format(values)}
 
 
-def check_settings(backend: str, part: str, clock_period: float) -> dict:
+def check_settings(backend: str, part: str, clock_period: float, io_type: str = "io_parallel") -> dict:
     if backend not in BACKENDS:
         raise OptionError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if not re.fullmatch(r"x[a-z0-9]+(-[a-z0-9]+)*", str(part)):
         raise OptionError(f"--part {part!r}: not a Xilinx/AMD part name (e.g. {DEFAULT_PART})")
+    if io_type not in IO_TYPES:
+        raise OptionError(f"io_type {io_type!r}: expected one of {', '.join(IO_TYPES)}")
     if not (isinstance(clock_period, (int, float)) and clock_period > 0):
         raise OptionError(f"--clock-period {clock_period!r}: expected a positive number of nanoseconds")
-    return {"backend": backend, "io_type": "io_parallel", "part": part, "clock_period": clock_period}
+    return {"backend": backend, "io_type": io_type, "part": part, "clock_period": clock_period}
 
 
 def write_project(graph: Graph, out_dir, settings: dict, tb_data: dict, force: bool = False) -> Path:

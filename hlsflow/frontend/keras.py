@@ -59,6 +59,7 @@ def to_graph(model) -> Graph:
             inbound = layer_config["inbound_nodes"]
             inputs = [aliases.get(entry[0], entry[0]) for entry in inbound[0]] if inbound else []
             aliases[layer.name] = _translate(graph, layer, inputs)
+        graph.inputs = [aliases[entry[0]] for entry in config["input_layers"]]
         graph.outputs = [aliases[entry[0]] for entry in config["output_layers"]]
     else:  # sequential
         first = model.layers[0]
@@ -85,7 +86,7 @@ def _translate(graph, layer, inputs) -> str:
     return handler(graph, layer, inputs)
 
 
-def _shape(layer):
+def output_shape(layer):
     return tuple(layer.output.shape[1:])
 
 
@@ -96,7 +97,7 @@ def _add_input(graph, name, shape) -> str:
 
 
 def _input_layer(graph, layer, inputs):
-    return _add_input(graph, layer.name, _shape(layer))
+    return _add_input(graph, layer.name, output_shape(layer))
 
 
 def _identity(graph, layer, inputs):
@@ -114,20 +115,23 @@ def _dense(graph, layer, inputs):
     bias = layer.bias.numpy() if layer.use_bias else np.zeros(kernel.shape[1], np.float32)
     kq = getattr(layer, "kernel_quantizer_internal", None)
     bq = getattr(layer, "bias_quantizer_internal", None) if layer.use_bias else None
-    weight = quantizers.quantized_values(kq, kernel)
     attrs = {"weight_quantized": kq is not None, "bias_quantized": bq is not None or not layer.use_bias}
-    scale = quantizers.channel_scale(kq) if kq is not None else None
+    params = {"weight": quantizers.quantized_values(kq, kernel), "bias": quantizers.quantized_values(bq, bias)}
+    scale = quantizers.channel_scale(kq) if kq is not None else None  # set by the quantizer's call
     if scale is not None:
         attrs["scale_hint"] = [float(s) for s in np.broadcast_to(scale, (kernel.shape[1],))]
-    params = {"weight": weight, "bias": quantizers.quantized_values(bq, bias)}
-    activation = layer.activation
+    return add_linear(graph, layer, "dense", src, layer.name, attrs, params, layer.activation)
+
+
+def add_linear(graph, layer, op, src, name, attrs, params, activation) -> str:
+    """Add a weighted node (dense, conv) named `name` and its activation."""
     linear = _activation_name(activation) == "linear"
-    out = layer.name if linear else f"{layer.name}_linear"
-    graph.add_tensor(out, _shape(layer))
-    graph.add_node(layer.name, "dense", [src], [out], attrs, params)
+    out = name if linear else f"{name}_linear"
+    graph.add_tensor(out, output_shape(layer))
+    graph.add_node(name, op, [src], [out], attrs, params)
     if linear:
         return out
-    return _add_activation(graph, activation, out, layer.name, f"{layer.name}_activation", layer)
+    return _add_activation(graph, activation, out, name, f"{name}_activation", layer)
 
 
 def _activation_layer(graph, layer, inputs):
@@ -148,12 +152,6 @@ def _softmax_layer(graph, layer, inputs):
     if layer.axis not in (-1, len(graph.tensors[inputs[0]].shape)):
         raise UnsupportedError(f"layer {layer.name!r} (Softmax): only the last axis is supported")
     return _add_activation(graph, "softmax", inputs[0], layer.name, layer.name, layer)
-
-
-def _flatten(graph, layer, inputs):
-    graph.add_tensor(layer.name, _shape(layer))
-    graph.add_node(layer.name, "reshape", inputs, [layer.name])
-    return layer.name
 
 
 def _activation_name(activation) -> str:
@@ -177,13 +175,110 @@ def _add_activation(graph, activation, src, out, node_name, layer) -> str:
             raise UnsupportedError(f"{where}: softmax over a rank-{len(shape)} tensor is not supported yet")
         graph.add_tensor(out, shape)
         graph.add_node(node_name, "softmax", [src], [out])
-    elif name in quantizers.SUPPORTED_ACTIVATION_QUANTIZERS or hasattr(activation, "bits"):
+    elif quantizers.is_fixed_point(activation):
         graph.add_tensor(out, shape, quantizers.activation_type(activation, where))
         graph.add_node(node_name, "quantize", [src], [out])
+    elif callable(activation):
+        _add_table(graph, activation, src, out, node_name, quantized=hasattr(activation, "bits"))
     else:
-        raise UnsupportedError(f"{where}: activation {name!r} is not supported (supported: linear, relu, softmax, "
-                               f"{', '.join(quantizers.SUPPORTED_ACTIVATION_QUANTIZERS)})")
+        raise UnsupportedError(f"{where}: activation {name!r} is not supported")
     return out
+
+
+def _add_table(graph, function, src, out, node_name, quantized) -> str:
+    """An element-wise function as a lookup table over every input value; the
+    table is evaluated by Keras itself once the input type is known."""
+    tf, _ = import_keras()
+
+    def evaluate(x):
+        return np.asarray(function(tf.constant(np.asarray(x, np.float32))), np.float32).astype(np.float64)
+
+    graph.add_tensor(out, graph.tensors[src].shape)
+    graph.add_node(node_name, "table", [src], [out], {"quantized": quantized})
+    graph.functions[node_name] = evaluate
+    return out
+
+
+def _leaky_relu(graph, layer, inputs):
+    alpha = float(np.float32(layer.alpha))
+    graph.add_tensor(layer.name, graph.tensors[inputs[0]].shape)
+    graph.add_node(layer.name, "leaky_relu", inputs, [layer.name], {"alpha": alpha})
+    return layer.name
+
+
+def _thresholded_relu(graph, layer, inputs):
+    graph.add_tensor(layer.name, graph.tensors[inputs[0]].shape)
+    graph.add_node(layer.name, "threshold", inputs, [layer.name], {"theta": float(np.float32(layer.theta))})
+    return layer.name
+
+
+def _function_layer(graph, layer, inputs):
+    return _add_table(graph, layer.call, inputs[0], layer.name, layer.name, quantized=False)
+
+
+def _batchnorm(graph, layer, inputs):
+    """Inference-time batch normalization as a per-channel scale and shift
+    (float in Keras; folded into a float conv/dense before it by the fold pass)."""
+    (src,) = inputs
+    rank = len(graph.tensors[src].shape)
+    axis = layer.axis if isinstance(layer.axis, int) else (layer.axis[0] if len(layer.axis) == 1 else None)
+    if axis not in (-1, rank):
+        raise UnsupportedError(f"layer {layer.name!r} ({type(layer).__name__}): only the channel (last) axis is supported")
+    channels = graph.tensors[src].shape[-1]
+
+    def value(attr, quantizer, default):
+        weight = getattr(layer, attr, None)
+        if weight is None:
+            return np.full(channels, default, np.float64)
+        return quantizers.quantized_values(getattr(layer, quantizer, None), weight.numpy())
+
+    gamma = value("gamma", "gamma_quantizer_internal", 1.0)
+    beta = value("beta", "beta_quantizer_internal", 0.0)
+    mean = value("moving_mean", "mean_quantizer_internal", 0.0)
+    variance = value("moving_variance", "variance_quantizer_internal", 1.0)
+    scale = gamma / np.sqrt(variance + float(layer.epsilon))
+    graph.add_tensor(layer.name, graph.tensors[src].shape)
+    graph.add_node(layer.name, "scale_shift", [src], [layer.name],
+                   {"weight_quantized": False, "bias_quantized": False},
+                   {"weight": scale, "bias": beta - mean * scale})
+    return layer.name
+
+
+def _merge(mode):
+    def handler(graph, layer, inputs):
+        shapes = {graph.tensors[t].shape for t in inputs}
+        if len(inputs) != 2:
+            raise UnsupportedError(f"layer {layer.name!r} ({type(layer).__name__}): {len(inputs)} inputs; "
+                                   "only two are supported (chain two-input layers)")
+        if len(shapes) != 1:
+            raise UnsupportedError(f"layer {layer.name!r} ({type(layer).__name__}): inputs of different shapes "
+                                   f"{sorted(shapes)} (broadcasting is not supported)")
+        graph.add_tensor(layer.name, output_shape(layer))
+        graph.add_node(layer.name, "merge", inputs, [layer.name], {"mode": mode})
+        return layer.name
+    return handler
+
+
+def _concatenate(graph, layer, inputs):
+    rank = len(output_shape(layer))
+    axis = layer.axis % (rank + 1)
+    if axis == 0:
+        raise UnsupportedError(f"layer {layer.name!r} (Concatenate): concatenation along the batch axis")
+    graph.add_tensor(layer.name, output_shape(layer))
+    graph.add_node(layer.name, "concat", inputs, [layer.name], {"axis": axis - 1})
+    return layer.name
+
+
+def _reshape(graph, layer, inputs):
+    graph.add_tensor(layer.name, output_shape(layer))
+    graph.add_node(layer.name, "reshape", inputs, [layer.name])
+    return layer.name
+
+
+def _permute(graph, layer, inputs):
+    graph.add_tensor(layer.name, output_shape(layer))
+    graph.add_node(layer.name, "transpose", inputs, [layer.name], {"perm": [d - 1 for d in layer.dims]})
+    return layer.name
 
 
 HANDLERS = {
@@ -193,7 +288,27 @@ HANDLERS = {
     "Activation": _activation_layer,
     "QActivation": _qactivation,
     "ReLU": _relu_layer,
+    "LeakyReLU": _leaky_relu,
+    "ThresholdedReLU": _thresholded_relu,
+    "ELU": _function_layer,
     "Softmax": _softmax_layer,
     "Dropout": _identity,
-    "Flatten": _flatten,
+    "SpatialDropout1D": _identity,
+    "SpatialDropout2D": _identity,
+    "Flatten": _reshape,
+    "Reshape": _reshape,
+    "Permute": _permute,
+    "BatchNormalization": _batchnorm,
+    "QBatchNormalization": _batchnorm,
+    "Add": _merge("add"),
+    "Subtract": _merge("subtract"),
+    "Multiply": _merge("multiply"),
+    "Average": _merge("average"),
+    "Maximum": _merge("maximum"),
+    "Minimum": _merge("minimum"),
+    "Concatenate": _concatenate,
 }
+
+from hlsflow.frontend import spatial  # noqa: E402  (its handlers use this module's helpers)
+
+HANDLERS.update(spatial.HANDLERS)

@@ -16,6 +16,15 @@ from hlsflow.fixed import FixedType
 SUPPORTED_ACTIVATION_QUANTIZERS = ("quantized_bits", "quantized_relu")
 
 
+def is_fixed_point(quantizer) -> bool:
+    """Whether an activation quantizer is a plain fixed-point cast (else it is a table)."""
+    name = type(quantizer).__name__
+    if name == "quantized_relu":
+        return not (quantizer.use_sigmoid or quantizer.negative_slope or quantizer.relu_upper_bound is not None
+                    or getattr(quantizer, "is_quantized_clip", True) is False)
+    return name == "quantized_bits" or (isinstance(quantizer, str) and quantizer in SUPPORTED_ACTIVATION_QUANTIZERS)
+
+
 def activation_type(quantizer, where: str) -> FixedType:
     """The FixedType equal to a QKeras activation quantizer, or UnsupportedError."""
     name = type(quantizer).__name__

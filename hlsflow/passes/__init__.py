@@ -2,6 +2,7 @@
 from hlsflow.passes import fold, hardware, precision, scales
 
 PASSES = [
+    fold.fold_batchnorm,
     fold.fuse_activations,
     fold.absorb_input_quantizers,
     scales.factor_channel_scales,

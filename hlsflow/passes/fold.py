@@ -1,5 +1,10 @@
-"""Activation fusion: fold relus and output quantizers into the layer before."""
+"""Folding: batch normalization into a float conv/dense before it, relus and
+output quantizers into the layer before."""
 from hlsflow.ir import FLOAT, Graph
+
+# ops that apply a fused relu / a fused output cast (any op casts its result once)
+RELU_FUSIBLE = ("dense", "conv", "scale_shift")
+FUSIBLE = ("pool", "table", "merge", "leaky_relu")
 
 
 def _single_consumer(graph: Graph, tensor: str):
@@ -29,13 +34,31 @@ def fuse_activations(graph: Graph, config) -> Graph:
     for op, attr in (("relu", "relu"), ("quantize", None)):
         for node in [n for n in graph.nodes if n.op == op]:
             producer = graph.producer(node.inputs[0])
-            if producer is None or producer.op != "dense" or _single_consumer(graph, node.inputs[0]) is not node:
+            if producer is None or _single_consumer(graph, node.inputs[0]) is not node:
+                continue
+            if producer.op not in (RELU_FUSIBLE if attr else RELU_FUSIBLE + FUSIBLE):
                 continue
             if graph.tensors[node.inputs[0]].type != FLOAT:
                 continue
             if attr:
                 producer.attrs[attr] = True
             _absorb(graph, producer, node)
+    return graph
+
+
+def fold_batchnorm(graph: Graph, config) -> Graph:
+    """A scale-shift right after a float (unquantized) conv/dense folds into its
+    weights and bias: the result approximates float Keras either way."""
+    for node in [n for n in graph.nodes if n.op == "scale_shift"]:
+        producer = graph.producer(node.inputs[0])
+        if (producer is None or producer.op not in ("dense", "conv") or producer.attrs["weight_quantized"]
+                or producer.attrs.get("relu") or _single_consumer(graph, node.inputs[0]) is not node):
+            continue
+        scale, shift = node.params["weight"], node.params["bias"]
+        producer.params["weight"] = producer.params["weight"] * scale
+        producer.params["bias"] = producer.params["bias"] * scale + shift
+        producer.attrs.update(bias_quantized=False, inexact=True)
+        _absorb(graph, producer, node)
     return graph
 
 

@@ -22,6 +22,7 @@ DEFAULTS = {
     "input_range": None,  # declared input range (R for +-R, or [lo, hi]): sets a 16-bit input_type
     "weight_width": 16,  # float weights are rounded to this many bits
     "activation_width": 18,  # cap for inexact (float-model) tensors
+    "table_width": 16,  # widest input a lookup table (activation functions) is indexed by
     "softmax": {
         "index_type": "ap_ufixed<10,4,AP_RND_CONV,AP_SAT>",  # max(x) - x, indexes the exp table
         "exp_type": "ap_ufixed<18,1,AP_RND_CONV,AP_SAT>",
@@ -145,8 +146,13 @@ def _param_type(graph, node, key, quantized, config):
         return chosen, _round_params(node, key, chosen)
     if not quantized:
         _record_choice(graph, node.name, f"{key}_type")
-    exact = exact_type(values)
-    if quantized or exact.width <= config["weight_width"]:
+    try:
+        exact = exact_type(values)
+    except ValueError:  # wider than any fixed-point type: a float weight
+        if quantized:
+            raise
+        exact = None
+    if quantized or (exact is not None and exact.width <= config["weight_width"]):
         return exact, True
     t = rounded_type(values, config["weight_width"])
     return t, _round_params(node, key, t)
@@ -162,12 +168,19 @@ def _round_params(node, key, t) -> bool:
     return node.attrs[f"{key}_loss"] == 0.0
 
 
-def _dense(graph: Graph, node, config):
+def _columns(node):
+    """The weights as a matrix whose column j holds every weight output channel j sums over."""
+    w = node.params["weight"]
+    return w.reshape(1, -1) if node.op == "scale_shift" else w.reshape(-1, w.shape[-1])
+
+
+def _linear(graph: Graph, node, config):
+    """dense, conv, scale_shift: sum of products plus bias, exact until the output cast."""
     (x,) = graph.input_tensors(node)
     (y,) = graph.output_tensors(node)
     wt, w_exact = _param_type(graph, node, "weight", node.attrs["weight_quantized"], config)
     bt, b_exact = _param_type(graph, node, "bias", node.attrs["bias_quantized"], config)
-    w, b = node.params["weight"], node.params["bias"]
+    w, b = _columns(node), node.params["bias"]
     scale = node.params.get("scale")
     # Each product x*w lies in [min(lo*w, hi*w), max(...)]; partial sums stay
     # within the sum of the negative parts and the sum of the positive parts.
@@ -190,12 +203,16 @@ def _dense(graph: Graph, node, config):
     if node.attrs.get("relu"):
         lo, hi = np.maximum(lo, 0), np.maximum(hi, 0)
     node.attrs.update(weight_type=wt, bias_type=bt, accum_type=acc)
-    exact = x.exact and w_exact and b_exact
+    exact = x.exact and w_exact and b_exact and not node.attrs.get("inexact") and node.op != "scale_shift"
     if y.type == FLOAT:
         y.type, y.exact = _result_type(float(lo.min()), float(hi.max()), frac, exact, config)
     else:
         y.exact = exact
-    for t in (acc, y.type):
+    _check_width(node, acc, y.type)
+
+
+def _check_width(node, *types):
+    for t in types:
         if t.width > EXACT_LIMIT:
             raise OptionError(f"layer {node.name!r}: needs a {t.width}-bit type; hlsflow handles at most {EXACT_LIMIT} bits")
 
@@ -207,6 +224,143 @@ def _result_type(lo, hi, frac, exact, config):
     if t.width <= limit:
         return t, exact
     return FixedType(limit, t.integer, t.signed, "RND_CONV", "SAT"), False
+
+
+def _set(y, t, exact):
+    """Give output tensor y type t unless a fused quantizer already set it."""
+    if y.type == FLOAT:
+        y.type, y.exact = t, exact
+    else:
+        y.exact = exact
+
+
+def _range(ts):
+    return min(t.min_value for t in ts), max(t.max_value for t in ts)
+
+
+def _union(graph: Graph, node, config):
+    """concat, max/min merges: a type holding every input value."""
+    xs = graph.input_tensors(node)
+    lo, hi = _range([t.type for t in xs])
+    (y,) = graph.output_tensors(node)
+    _set(y, type_for_interval(lo, hi, max(t.type.fractional for t in xs)), all(t.exact for t in xs))
+
+
+def _division(node, y, acc, count, x_exact, config):
+    """Types of sum / count (avg pool, average merge): exact when every count is a
+    power of two; otherwise the exact quotient is rounded once, half to even, to
+    the output type (a fused quantizer's, or a 24-bit approximation of float Keras)."""
+    shift = max(math.ceil(math.log2(c)) for c in count)
+    powers = all(c & (c - 1) == 0 for c in count)
+    exact_t = type_for_interval(acc.min_value / min(count), acc.max_value / min(count), acc.fractional + shift)
+    if powers:
+        _set(y, exact_t, x_exact)
+    elif y.type == FLOAT:
+        width = min(exact_t.width, config["activation_width"])
+        y.type, y.exact = FixedType(width, exact_t.integer, exact_t.signed, "RND_CONV", "SAT"), False
+    else:
+        y.exact = x_exact
+    g, f = y.type.fractional, acc.fractional
+    if g < f + shift and y.type.rounding != "RND_CONV":
+        raise OptionError(f"layer {node.name!r}: a division rounds half to even only; output type {y.type}")
+    node.attrs["quot_type"] = FixedType(acc.width + max(g - f, 0) + 1, acc.width + max(g - f, 0) + 1 - g)
+    _check_width(node, node.attrs["quot_type"])
+
+
+def _pool(graph: Graph, node, config):
+    (x,) = graph.input_tensors(node)
+    (y,) = graph.output_tensors(node)
+    a = node.attrs
+    if a["mode"] == "max":
+        _set(y, x.type, x.exact)
+        return
+    n = a["kernel"][0] * a["kernel"][1]
+    acc = type_for_interval(n * min(x.type.min_value, 0), n * max(x.type.max_value, 0), x.type.fractional)
+    a["accum_type"] = acc
+    _division(node, y, acc, sorted(set(np.unique(pool_counts(a)).tolist())), x.exact, config)
+
+
+def pool_counts(attrs) -> np.ndarray:
+    """Number of unpadded input positions in each output window, (out_h, out_w)."""
+    counts = []
+    for axis in (0, 1):
+        size, k, s = attrs["in_hwc"][axis], attrs["kernel"][axis], attrs["strides"][axis]
+        start = np.arange(attrs["out_hwc"][axis]) * s - attrs["pads"][2 * axis]
+        counts.append(np.minimum(start + k, size) - np.maximum(start, 0))
+    return np.outer(*counts)
+
+
+def _merge(graph: Graph, node, config):
+    xs = graph.input_tensors(node)
+    (y,) = graph.output_tensors(node)
+    mode = node.attrs["mode"]
+    exact = all(t.exact for t in xs)
+    if mode in ("maximum", "minimum"):
+        return _union(graph, node, config)
+    frac = max(t.type.fractional for t in xs)
+    lo, hi = xs[0].type.min_value, xs[0].type.max_value
+    for t in xs[1:]:
+        a, b = t.type.min_value, t.type.max_value
+        if mode == "multiply":
+            ends = (lo * a, lo * b, hi * a, hi * b)
+            lo, hi, frac = min(ends), max(ends), frac + t.type.fractional
+        elif mode == "subtract":
+            lo, hi = lo - b, hi - a
+        else:
+            lo, hi = lo + a, hi + b
+    if mode == "multiply":
+        frac = sum(t.type.fractional for t in xs)
+    t = type_for_interval(lo, hi, frac)
+    if mode == "average":
+        node.attrs["accum_type"] = t
+        return _division(node, y, t, [len(xs)], exact, config)
+    t, exact = _result_type(lo, hi, frac, exact, config)
+    _set(y, t, exact)
+    _check_width(node, y.type)
+
+
+def _leaky_relu(graph: Graph, node, config):
+    """alpha * x for x < 0: exact here; Keras's float32 product is exact (so the
+    output bit-exact) when it fits float32's 24 significant bits."""
+    (x,) = graph.input_tensors(node)
+    (y,) = graph.output_tensors(node)
+    alpha = node.attrs["alpha"]
+    at = exact_type(np.array([alpha]))
+    node.attrs["alpha_type"] = at
+    frac = x.type.fractional + max(at.fractional, 0)
+    ends = (x.type.min_value, x.type.max_value, alpha * x.type.min_value, alpha * x.type.max_value)
+    t = type_for_interval(min(ends + (0,)), max(ends), frac)
+    exact = x.exact and t.width <= 24
+    if y.type == FLOAT:
+        y.type, y.exact = _result_type(t.min_value, t.max_value, frac, exact, config)
+    else:
+        y.exact = exact
+
+
+def _table(graph: Graph, node, config):
+    """Element-wise function by a table over every value of the input (or, for
+    an already inexact input wider than table_width, over the input rounded)."""
+    (x,) = graph.input_tensors(node)
+    (y,) = graph.output_tensors(node)
+    index = FixedType(x.type.width, x.type.integer, x.type.signed)
+    exact = x.exact
+    if index.width > config["table_width"]:
+        if x.exact:
+            raise OptionError(f"layer {node.name!r}: a lookup table over its {x.type.width}-bit input exceeds "
+                              f"table_width={config['table_width']}; quantize the input first")
+        index, exact = FixedType(config["table_width"], x.type.integer, x.type.signed, "RND_CONV", "SAT"), False
+    codes = np.arange(2 ** index.width)
+    if index.signed:
+        codes = np.where(codes >= 2 ** (index.width - 1), codes - 2 ** index.width, codes)
+    values = graph.functions[node.name](codes * index.step)
+    if y.type == FLOAT:
+        t = exact_type(values)
+        if t.width > config["activation_width"] and not node.attrs["quantized"]:
+            t, exact = rounded_type(values, config["activation_width"]), False
+        y.type = t
+    y.exact = exact
+    node.attrs["index_type"] = index
+    node.params["table"] = quantize(values, y.type)
 
 
 def _same_as_input(graph: Graph, node, config):
@@ -237,7 +391,18 @@ def _softmax(graph: Graph, node, config):
 
 
 TYPE_RULES = {
-    "dense": _dense,
+    "dense": _linear,
+    "conv": _linear,
+    "scale_shift": _linear,
+    "pool": _pool,
+    "merge": _merge,
+    "concat": _union,
+    "leaky_relu": _leaky_relu,
+    "table": _table,
+    "threshold": _same_as_input,
+    "pad": _same_as_input,
+    "upsample": _same_as_input,
+    "transpose": _same_as_input,
     "relu": _same_as_input,
     "reshape": _same_as_input,
     "quantize": _same_as_input,

@@ -3,6 +3,7 @@
 #define NNET_COMMON_H_
 
 #include "ap_fixed.h"
+#include "ap_int.h"
 
 namespace nnet {
 
@@ -22,6 +23,160 @@ void relu(const in_T x[N], out_T y[N]) {
     for (int i = 0; i < N; i++) {
 #pragma HLS UNROLL
         y[i] = x[i] > 0 ? x[i] : in_T(0);
+    }
+}
+
+// total / count rounded once, half to even, to the fractional bits of quot_T
+// (= out_T's), then cast to out_T (only its overflow mode can apply). Exact
+// integer arithmetic on the raw bits: total = num * 2^-F, result = q * 2^-G.
+template <class acc_T, class quot_T, class out_T>
+out_T divide(acc_T total, int count) {
+#pragma HLS INLINE
+    const int F = acc_T::width - acc_T::iwidth, G = out_T::width - out_T::iwidth;
+    ap_fixed<acc_T::width + 1, acc_T::iwidth + 1> t = total;
+    ap_int<acc_T::width + 1> raw = t.range(acc_T::width, 0);
+    long long num = raw.to_int64(), den = count;
+    if (G >= F) {
+        num <<= (G >= F ? G - F : 0);
+    } else {
+        den <<= (G >= F ? 0 : F - G);
+    }
+    long long q = num / den, r = num % den;
+    if (r < 0) {
+        q -= 1;
+        r += den;
+    }
+    if (2 * r > den || (2 * r == den && (q & 1))) q += 1;
+    quot_T y;
+    y.range(quot_T::width - 1, 0) = q;
+    return y;
+}
+
+template <class in_T, class out_T, class alpha_T, int N>
+void leaky_relu(const in_T x[N], out_T y[N], alpha_T alpha) {
+#pragma HLS INLINE
+    for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+        if (x[i] > 0) {
+            y[i] = x[i];
+        } else {
+            y[i] = alpha * x[i];
+        }
+    }
+}
+
+template <class in_T, class out_T, int N>
+void threshold(const in_T x[N], out_T y[N], double theta) {
+#pragma HLS INLINE
+    for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+        y[i] = x[i] > theta ? out_T(x[i]) : out_T(0);
+    }
+}
+
+// y = table[raw bits of x cast to index_T] (x is already of a type index_T holds).
+template <class in_T, class out_T, class index_T, int N>
+void table(const in_T x[N], out_T y[N], const out_T t[1 << index_T::width]) {
+#pragma HLS INLINE
+    for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+        index_T v = x[i];
+        y[i] = t[v.range(index_T::width - 1, 0).to_uint()];
+    }
+}
+
+// Per-channel y = x * w + b over the last axis (C channels).
+template <class in_T, class out_T, class w_T, class b_T, int N, int C, bool RELU>
+void scale_shift(const in_T x[N], out_T y[N], const w_T w[C], const b_T b[C]) {
+#pragma HLS INLINE
+    for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+        if (RELU && x[i] * w[i % C] + b[i % C] < 0) {
+            y[i] = 0;
+        } else {
+            y[i] = x[i] * w[i % C] + b[i % C];
+        }
+    }
+}
+
+enum merge_op { ADD, SUBTRACT, MULTIPLY, MAXIMUM, MINIMUM };
+
+template <class a_T, class b_T, class out_T, int N, int OP>
+void merge(const a_T a[N], const b_T b[N], out_T y[N]) {
+#pragma HLS INLINE
+    for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+        if (OP == ADD) y[i] = a[i] + b[i];
+        if (OP == SUBTRACT) y[i] = a[i] - b[i];
+        if (OP == MULTIPLY) y[i] = a[i] * b[i];
+        if (OP == MAXIMUM) y[i] = a[i] > b[i] ? out_T(a[i]) : out_T(b[i]);
+        if (OP == MINIMUM) y[i] = a[i] < b[i] ? out_T(a[i]) : out_T(b[i]);
+    }
+}
+
+template <class a_T, class b_T, class out_T, class acc_T, class quot_T, int N>
+void average(const a_T a[N], const b_T b[N], out_T y[N]) {
+#pragma HLS INLINE
+    for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+        y[i] = divide<acc_T, quot_T, out_T>(acc_T(a[i] + b[i]), 2);
+    }
+}
+
+// One input of a concatenation: OUTER rows of INNER values, written at column
+// OFFSET of output rows TOTAL wide.
+template <class in_T, class out_T, int OUTER, int INNER, int OFFSET, int TOTAL>
+void concat_part(const in_T x[OUTER * INNER], out_T y[OUTER * TOTAL]) {
+#pragma HLS INLINE
+    for (int o = 0; o < OUTER; o++) {
+        for (int i = 0; i < INNER; i++) {
+#pragma HLS UNROLL
+            y[o * TOTAL + OFFSET + i] = x[o * INNER + i];
+        }
+    }
+}
+
+// Zero padding (positive pads) and cropping (negative pads) in the (h, w, c) view.
+template <class in_T, class out_T, int IH, int IW, int C, int OH, int OW, int PT, int PL>
+void pad(const in_T x[IH * IW * C], out_T y[OH * OW * C]) {
+#pragma HLS INLINE
+    for (int h = 0; h < OH; h++) {
+        for (int w = 0; w < OW; w++) {
+            for (int k = 0; k < C; k++) {
+#pragma HLS UNROLL
+                int ih = h - PT, iw = w - PL;
+                bool in = ih >= 0 && ih < IH && iw >= 0 && iw < IW;
+                y[(h * OW + w) * C + k] = in ? out_T(x[(ih * IW + iw) * C + k]) : out_T(0);
+            }
+        }
+    }
+}
+
+// Nearest-neighbour upsampling by FH x FW.
+template <class in_T, class out_T, int IH, int IW, int C, int FH, int FW>
+void upsample(const in_T x[IH * IW * C], out_T y[IH * FH * IW * FW * C]) {
+#pragma HLS INLINE
+    for (int h = 0; h < IH * FH; h++) {
+        for (int w = 0; w < IW * FW; w++) {
+            for (int k = 0; k < C; k++) {
+#pragma HLS UNROLL
+                y[(h * IW * FW + w) * C + k] = x[((h / FH) * IW + w / FW) * C + k];
+            }
+        }
+    }
+}
+
+// Axis permutation of a rank-3 tensor D0 x D1 x D2: output axis a is input axis Pa.
+template <class in_T, class out_T, int D0, int D1, int D2, int P0, int P1, int P2>
+void transpose(const in_T x[D0 * D1 * D2], out_T y[D0 * D1 * D2]) {
+#pragma HLS INLINE
+    const int dims[3] = {D0, D1, D2};
+    const int strides[3] = {D1 * D2, D2, 1};
+    const int O1 = dims[P1], O2 = dims[P2];
+    for (int i = 0; i < D0 * D1 * D2; i++) {
+#pragma HLS UNROLL
+        int a = i / (O1 * O2), b = (i / O2) % O1, c = i % O2;
+        y[i] = x[a * strides[P0] + b * strides[P1] + c * strides[P2]];
     }
 }
 
