@@ -162,7 +162,7 @@ def test_cli_insert_rescaling_quantize_config(mlp, tmp_path, capsys):
     assert type(q.layers[1]).__name__ == "QDense"  # the Rescaling is folded into fc1
     assert np.mean(np.argmax(q.predict(x_test * 16, verbose=0), 1) == np.argmax(model.predict(x_test, verbose=0), 1)) > 0.98
     assert main(["config", str(tmp_path / "q.h5"), "-o", str(tmp_path / "c.json")]) == 0
-    assert json.loads((tmp_path / "c.json").read_text())["layers"]["fc1"]["weight_bits"] == 8
+    assert json.loads((tmp_path / "c.json").read_text())["quantization"]["layers"]["fc1"]["weight_bits"] == 8
     capsys.readouterr()
     assert main(["quantize", str(tmp_path / "float.h5"), "-w", "4", "-o", str(tmp_path / "q2.h5")]) == 0
     assert "1024 random inputs" in capsys.readouterr().err
