@@ -180,3 +180,31 @@ def test_mnist_cnn_io_stream_bit_exact(mnist_cnn, tmp_path):
     x = stress_inputs(np.random.default_rng(3), N // 2, (28, 28, 1), 2)
     check_bit_exact(model, stream, x)
     assert np.array_equal(stream.predict(x, logits=True), parallel.predict(x, logits=True))
+
+
+def test_conv_batchnorm_layers_fold_like_qkeras(tmp_path):
+    """QConv2DBatchnorm / QDepthwiseConv2DBatchnorm: QKeras quantizes the BN-folded
+    kernel and bias; the conversion uses those values and is bit-exact."""
+    import tf_keras as keras
+    from qkeras import QActivation, QConv2DBatchnorm, QDepthwiseConv2DBatchnorm, quantized_bits, quantized_relu
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([
+        keras.layers.InputLayer((6, 6, 3)), QActivation(quantized_bits(8, 2, alpha=1)),
+        QConv2DBatchnorm(4, 3, kernel_quantizer=quantized_bits(6, 0, alpha=1),
+                         bias_quantizer=quantized_bits(10, 3, alpha=1), name="conv_bn"),
+        QActivation(quantized_relu(6, 2)),
+        QDepthwiseConv2DBatchnorm(3, depthwise_quantizer=quantized_bits(6, 0, alpha=1),
+                                  bias_quantizer=quantized_bits(10, 3, alpha=1), name="depthwise_bn")])
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if hasattr(layer, "batchnorm"):
+            c = layer.batchnorm.gamma.shape[0]
+            layer.batchnorm.set_weights([rng.uniform(0.5, 2, c), rng.normal(0, 0.5, c), rng.normal(0, 0.5, c),
+                                         rng.uniform(0.5, 2, c)])
+    project = hlsflow.convert(model, tmp_path / "bn")
+    x = stress_inputs(np.random.default_rng(2), 300, (6, 6, 3), 4)
+    reference = model.predict(x, verbose=0).reshape(300, -1)
+    assert project.graph.tensors[project.graph.outputs[0]].exact
+    assert np.array_equal(project.emulate(x).reshape(300, -1), reference)
+    assert np.array_equal(project.predict(x).reshape(300, -1), reference)

@@ -36,12 +36,16 @@ def _strip_comments(text: str) -> str:
 
 
 def _bound_is_static(condition: str, constants: set) -> bool:
+    """`i < BOUND` where BOUND uses only literals, template parameters (upper case),
+    constexpr names and static members of a type (`CFG::kh`, `T::width`)."""
     match = re.fullmatch(r"\s*\w+\s*<=?\s*(.+?)\s*", condition)
     if not match:
         return False
-    names = set(re.findall(r"[A-Za-z_]\w*", match.group(1)))
-    return all(n.isupper() or n in constants for n in names - {"width"}) and "(" not in match.group(1).replace(
-        "::width", "")
+    bound = re.sub(r"\b\w+::\w+\b", "0", match.group(1))
+    if re.search(r"\w\s*\(", bound):  # a function call
+        return False
+    names = set(re.findall(r"[A-Za-z_]\w*", bound))
+    return all(n.isupper() or n in constants for n in names)
 
 
 def _function_bodies(text: str):

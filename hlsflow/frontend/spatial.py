@@ -102,12 +102,34 @@ def _separable(graph, layer, inputs):
     return _add_conv(graph, layer, mid, f"{layer.name}_pointwise", pw_attrs, 1, pw, pq, layer.activation)
 
 
-def _add_conv(graph, layer, src, name, attrs, groups, weight, kq, activation):
+def _conv_batchnorm(graph, layer, inputs):
+    """QConv2DBatchnorm / QDepthwiseConv2DBatchnorm at inference: QKeras folds
+    the moving statistics into kernel and bias (gamma * W / sqrt(var + eps),
+    gamma * (b - mean) / sqrt(var + eps) + beta) and quantizes the folded values."""
+    (src,) = inputs
+    attrs = _window(layer, graph, src, layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding)
+    kernel, bias = (np.asarray(v, np.float32) for v in layer.get_folded_weights())
+    depthwise = type(layer).__name__ == "QDepthwiseConv2DBatchnorm"
+    kq = getattr(layer, "depthwise_quantizer_internal" if depthwise else "kernel_quantizer_internal", None)
+    channels = attrs["in_hwc"][2]
+    shape = attrs["kernel"] + ([1, channels * kernel.shape[-1]] if depthwise else list(kernel.shape[-2:]))
+    weight = quantizers.quantized_values(kq, kernel).reshape(shape)
+    bias = np.broadcast_to(bias, (weight.shape[-1],)).astype(np.float32)
+    return _add_conv(graph, layer, src, layer.name, attrs, channels if depthwise else 1, weight, kq,
+                     layer.activation, bias=bias, bq=getattr(layer, "bias_quantizer_internal", None))
+
+
+def _add_conv(graph, layer, src, name, attrs, groups, weight, kq, activation, bias=None, bq=None):
+    """A conv node; `bias`/`bq` default to the layer's own bias and its quantizer."""
     attrs = dict(attrs, groups=groups)
     out = weight.shape[-1]
-    bias = layer.bias.numpy() if layer.use_bias else np.zeros(out, np.float32)
-    bq = getattr(layer, "bias_quantizer_internal", None) if layer.use_bias else None
-    attrs.update(weight_quantized=kq is not None, bias_quantized=bq is not None or not layer.use_bias)
+    if bias is None:
+        bias = layer.bias.numpy() if layer.use_bias else np.zeros(out, np.float32)
+        bq = getattr(layer, "bias_quantizer_internal", None) if layer.use_bias else None
+        no_bias = not layer.use_bias
+    else:
+        no_bias = False
+    attrs.update(weight_quantized=kq is not None, bias_quantized=bq is not None or no_bias)
     scale = quantizers.channel_scale(kq) if kq is not None and groups == 1 else None
     if scale is not None:
         attrs["scale_hint"] = [float(s) for s in np.broadcast_to(scale, (out,))]
@@ -185,6 +207,7 @@ def _upsampling(graph, layer, inputs):
 HANDLERS = {
     "Conv1D": _conv, "Conv2D": _conv, "QConv1D": _conv, "QConv2D": _conv,
     "DepthwiseConv1D": _depthwise, "DepthwiseConv2D": _depthwise, "QDepthwiseConv2D": _depthwise,
+    "QConv2DBatchnorm": _conv_batchnorm, "QDepthwiseConv2DBatchnorm": _conv_batchnorm,
     "SeparableConv1D": _separable, "SeparableConv2D": _separable,
     "QSeparableConv1D": _separable, "QSeparableConv2D": _separable,
     "MaxPooling1D": _pool("max"), "MaxPooling2D": _pool("max"),
