@@ -145,3 +145,30 @@ def test_profile_and_config_verbs(digits, digits_project, tmp_path):
                              tmp_path / "cal.npy", "-o", tmp_path / "c.json"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "c.json").read_text()) == profile.default_config(digits_project.graph)
+
+
+def test_tanh_and_sigmoid_tables_follow_the_error_budget(digits, tmp_path):
+    """Float tanh/sigmoid become tables indexed by their calibrated input type,
+    with a calibrated output type: sizes and precisions come from the same budget."""
+    import tf_keras as keras
+    from sklearn.datasets import load_digits
+
+    _, calibration, held_out = digits
+    keras.utils.set_random_seed(0)
+    x, y = load_digits(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(x))  # the split of the digits fixture
+    model = keras.Sequential([keras.layers.InputLayer((64,)), keras.layers.Dense(32, activation="tanh", name="h1"),
+                              keras.layers.Dense(16, activation="sigmoid", name="h2"),
+                              keras.layers.Dense(10, activation="softmax", name="out")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x[order][:1200].astype(np.float32), y[order][:1200], epochs=30, batch_size=32, verbose=0)
+    project = hlsflow.convert(model, tmp_path / "prj", samples=calibration)
+    agreement, error = _targets(model, project, held_out)
+    assert agreement >= 0.995 and error <= 0.01
+    tables = [n for n in project.graph.nodes if n.op == "table"]
+    assert len(tables) == 2
+    for node in tables:
+        x_type = project.graph.tensors[node.inputs[0]].type
+        assert node.attrs["index_type"].width == x_type.width <= 16  # the table covers the calibrated input type
+        assert node.outputs[0] in project.graph.meta["chosen"] or node.name in project.graph.meta["chosen"]
+    assert np.array_equal(project.predict(held_out), project.emulate(held_out))

@@ -353,10 +353,17 @@ def _table(graph: Graph, node, config):
     if index.signed:
         codes = np.where(codes >= 2 ** (index.width - 1), codes - 2 ** index.width, codes)
     values = graph.functions[node.name](codes * index.step)
-    if y.type == FLOAT:
-        t = exact_type(values)
-        if t.width > config["activation_width"] and not node.attrs["quantized"]:
-            t, exact = rounded_type(values, config["activation_width"]), False
+    if y.type == FLOAT:  # the table's values are quantized to this type, so a chosen one applies here
+        t = chosen_type(config, node.name, "output_type")
+        if t is not None:
+            exact = False
+        else:
+            try:
+                t = exact_type(values)
+            except ValueError:  # float values wider than any fixed-point type
+                t = None
+            if t is None or (t.width > config["activation_width"] and not node.attrs["quantized"]):
+                t, exact = rounded_type(values, config["activation_width"]), False
         y.type = t
     y.exact = exact
     node.attrs["index_type"] = index
