@@ -9,7 +9,7 @@ import pytest
 
 import hlsflow
 from conftest import example_model
-from hlsflow.errors import OptionError, UnsupportedError
+from hlsflow.errors import OptionError
 from hlsflow.passes import check, profile
 
 
@@ -117,15 +117,11 @@ def test_example_models_calibrated_on_standard_normal(name, tmp_path):
     model = hlsflow.load_model(example_model(name))
     rng = np.random.default_rng(5)
     calibration, held_out = rng.standard_normal((500, 16)), rng.standard_normal((3000, 16))
-    try:
-        project = hlsflow.convert(model, tmp_path / name, samples=calibration)
-    except UnsupportedError as exc:
-        pytest.skip(f"pending: {exc}")
+    project = hlsflow.convert(model, tmp_path / name, samples=calibration)
     agreement, error = _targets(model, project, held_out.astype(np.float32))
     assert agreement >= 0.995 and error <= 0.01, (agreement, error)
     assert profile.mean_width(project.graph) <= 16
-    if name == "KERAS_3layer":
-        assert np.array_equal(project.predict(held_out), project.emulate(held_out))
+    assert np.array_equal(project.predict(held_out), project.emulate(held_out))
 
 
 def test_profile_and_config_verbs(digits, digits_project, tmp_path):

@@ -11,9 +11,11 @@ PASSES = [
 ]
 
 
-def run_passes(graph, config=None):
-    """Run every pass of PASSES on the graph, in order."""
+def run_passes(graph, config=None, until=None):
+    """Run the passes of PASSES on the graph, in order (all, or those before `until`)."""
     config = precision.with_defaults(config)
     for step in PASSES:
+        if step is until:
+            break
         graph = step(graph, config)
     return graph

@@ -94,7 +94,7 @@ def record(model, graph: Graph, samples, names) -> dict:
 
 
 def knobs(graph: Graph, original: Graph, values: dict, options: dict) -> list[Knob]:
-    """The searchable types of a data-free typed graph (`original`: before the passes, float weights)."""
+    """The searchable types of a data-free typed graph (`original`: its float weights, before any rounding)."""
     found = []
     p, m = options["percentile"], options["margin"]
     for name, keys in graph.meta.get("chosen", {}).items():
@@ -204,6 +204,7 @@ def calibrate(model, original: Graph, samples, config=None) -> tuple[dict, dict]
     """Config whose "layers" hold the types chosen from the samples (the user's
     entries in config["layers"] win), and a summary of what the search measured."""
     from hlsflow.passes import run_passes
+    from hlsflow.passes.precision import assign_types
 
     config = dict(config or {})
     options = with_defaults(config)["profile"]
@@ -214,7 +215,9 @@ def calibrate(model, original: Graph, samples, config=None) -> tuple[dict, dict]
         checked.append(last.inputs[0])
     wanted = set(checked) | set(base.inputs) | {n.outputs[0] for n in base.nodes} | {n.inputs[0] for n in base.nodes}
     values = record(model, base, samples, wanted)
-    found = knobs(base, original, values, options)
+    # float weights as the hardware uses them: after batch-norm folding, before rounding
+    folded = run_passes(copy.deepcopy(original), config, until=assign_types)
+    found = knobs(base, folded, values, options)
     if not found:
         return config, {}
     trial = Search(original, config, samples, {t: values[t] for t in checked}, options)
