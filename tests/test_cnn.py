@@ -208,3 +208,24 @@ def test_conv_batchnorm_layers_fold_like_qkeras(tmp_path):
     assert project.graph.tensors[project.graph.outputs[0]].exact
     assert np.array_equal(project.emulate(x).reshape(300, -1), reference)
     assert np.array_equal(project.predict(x).reshape(300, -1), reference)
+
+
+@pytest.mark.parametrize("multiplier,scale_axis", [(1, 2), (2, None), (3, 2)])
+def test_depthwise_per_channel_po2_scales(multiplier, scale_axis, tmp_path):
+    """alpha="auto_po2" on depthwise kernels, scaled per input channel or per
+    multiplier: the scales are factored out per output channel, bit-exactly."""
+    import tf_keras as keras
+    from qkeras import QActivation, QDepthwiseConv2D, quantized_bits
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([
+        keras.layers.InputLayer((5, 5, 3)), QActivation(quantized_bits(8, 2, alpha=1)),
+        QDepthwiseConv2D(3, depth_multiplier=multiplier, bias_quantizer=quantized_bits(8, 3, alpha=1),
+                         depthwise_quantizer=quantized_bits(6, 0, alpha="auto_po2", symmetric=1,
+                                                            scale_axis=scale_axis))])
+    project = hlsflow.convert(model, tmp_path / "dw")
+    assert "scale" in project.graph.nodes[0].params
+    x = stress_inputs(np.random.default_rng(2), 200, (5, 5, 3), 4)
+    reference = model.predict(x, verbose=0).reshape(200, -1)
+    assert np.array_equal(project.emulate(x).reshape(200, -1), reference)
+    assert np.array_equal(project.predict(x).reshape(200, -1), reference)

@@ -117,9 +117,9 @@ def _dense(graph, layer, inputs):
     bq = getattr(layer, "bias_quantizer_internal", None) if layer.use_bias else None
     attrs = {"weight_quantized": kq is not None, "bias_quantized": bq is not None or not layer.use_bias}
     params = {"weight": quantizers.quantized_values(kq, kernel), "bias": quantizers.quantized_values(bq, bias)}
-    scale = quantizers.channel_scale(kq) if kq is not None else None  # set by the quantizer's call
+    scale = quantizers.channel_scale(kq, kernel.shape)  # set by the quantizer's call
     if scale is not None:
-        attrs["scale_hint"] = [float(s) for s in np.broadcast_to(scale, (kernel.shape[1],))]
+        attrs["scale_hint"] = scale.tolist()
     return add_linear(graph, layer, "dense", src, layer.name, attrs, params, layer.activation)
 
 

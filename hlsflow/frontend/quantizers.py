@@ -72,10 +72,13 @@ def quantized_values(quantizer, values: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=np.float32).astype(np.float64)
 
 
-def channel_scale(quantizer) -> np.ndarray | None:
-    """Per-output-channel scale of an alpha="auto"/"auto_po2" quantized_bits after a call, else None."""
-    if type(quantizer).__name__ != "quantized_bits" or not isinstance(quantizer.alpha, str):
+def channel_scale(quantizer, kernel_shape, depthwise=False) -> np.ndarray | None:
+    """Scale of each output channel of an alpha="auto"/"auto_po2" quantized_bits
+    (read after a call), else None. Depthwise kernels (kh, kw, C, M) give output
+    channel c * M + m the scale at [c, m], whatever axis the quantizer scaled."""
+    if quantizer is None or type(quantizer).__name__ != "quantized_bits" or not isinstance(quantizer.alpha, str):
         return None
     m = 2.0 ** (quantizer.bits - quantizer.keep_negative)
-    scale = np.asarray(quantizer.scale, dtype=np.float32).astype(np.float64)
-    return (scale * 2.0 ** quantizer.integer / m).reshape(-1)
+    scale = np.asarray(quantizer.scale, dtype=np.float32).astype(np.float64) * 2.0 ** quantizer.integer / m
+    full = np.broadcast_to(scale, tuple(kernel_shape))
+    return full[(0,) * (len(kernel_shape) - (2 if depthwise else 1))].reshape(-1)

@@ -64,7 +64,7 @@ def _conv(graph, layer, inputs):
     kernel = layer.kernel.numpy()
     kq = getattr(layer, "kernel_quantizer_internal", None)
     weight = quantizers.quantized_values(kq, kernel).reshape(attrs["kernel"] + list(kernel.shape[-2:]))
-    return _add_conv(graph, layer, src, layer.name, attrs, groups, weight, kq, layer.activation)
+    return _add_conv(graph, layer, src, layer.name, attrs, groups, weight, kq, kernel.shape, layer.activation)
 
 
 def _depthwise(graph, layer, inputs):
@@ -76,7 +76,7 @@ def _depthwise(graph, layer, inputs):
     kq = getattr(layer, "depthwise_quantizer_internal", None)
     channels = attrs["in_hwc"][2]
     weight = quantizers.quantized_values(kq, kernel).reshape(attrs["kernel"] + [1, channels * kernel.shape[-1]])
-    return _add_conv(graph, layer, src, layer.name, attrs, channels, weight, kq, layer.activation)
+    return _add_conv(graph, layer, src, layer.name, attrs, channels, weight, kq, kernel.shape, layer.activation)
 
 
 def _separable(graph, layer, inputs):
@@ -99,7 +99,8 @@ def _separable(graph, layer, inputs):
     pw = quantizers.quantized_values(pq, pointwise).reshape([1, 1] + list(pointwise.shape[-2:]))
     pw_attrs = {"in_hwc": between, "out_hwc": hwc(kf.output_shape(layer)), "kernel": [1, 1], "strides": [1, 1],
                 "dilation": [1, 1], "pads": [0, 0, 0, 0]}
-    return _add_conv(graph, layer, mid, f"{layer.name}_pointwise", pw_attrs, 1, pw, pq, layer.activation)
+    return _add_conv(graph, layer, mid, f"{layer.name}_pointwise", pw_attrs, 1, pw, pq, pointwise.shape,
+                     layer.activation)
 
 
 def _conv_batchnorm(graph, layer, inputs):
@@ -115,12 +116,13 @@ def _conv_batchnorm(graph, layer, inputs):
     shape = attrs["kernel"] + ([1, channels * kernel.shape[-1]] if depthwise else list(kernel.shape[-2:]))
     weight = quantizers.quantized_values(kq, kernel).reshape(shape)
     bias = np.broadcast_to(bias, (weight.shape[-1],)).astype(np.float32)
-    return _add_conv(graph, layer, src, layer.name, attrs, channels if depthwise else 1, weight, kq,
+    return _add_conv(graph, layer, src, layer.name, attrs, channels if depthwise else 1, weight, kq, kernel.shape,
                      layer.activation, bias=bias, bq=getattr(layer, "bias_quantizer_internal", None))
 
 
-def _add_conv(graph, layer, src, name, attrs, groups, weight, kq, activation, bias=None, bq=None):
-    """A conv node; `bias`/`bq` default to the layer's own bias and its quantizer."""
+def _add_conv(graph, layer, src, name, attrs, groups, weight, kq, kernel_shape, activation, bias=None, bq=None):
+    """A conv node; `kernel_shape` is Keras's (for per-channel scales); `bias`/`bq`
+    default to the layer's own bias and its quantizer."""
     attrs = dict(attrs, groups=groups)
     out = weight.shape[-1]
     if bias is None:
@@ -130,11 +132,9 @@ def _add_conv(graph, layer, src, name, attrs, groups, weight, kq, activation, bi
     else:
         no_bias = False
     attrs.update(weight_quantized=kq is not None, bias_quantized=bq is not None or no_bias)
-    scale = quantizers.channel_scale(kq) if kq is not None and groups == 1 else None
+    scale = quantizers.channel_scale(kq, kernel_shape, depthwise="Depthwise" in type(layer).__name__)
     if scale is not None:
-        attrs["scale_hint"] = [float(s) for s in np.broadcast_to(scale, (out,))]
-    elif kq is not None and quantizers.channel_scale(kq) is not None:
-        raise UnsupportedError(f"{_where(layer)}: alpha='auto' quantizers on depthwise kernels are not supported")
+        attrs["scale_hint"] = scale.tolist()
     params = {"weight": weight, "bias": quantizers.quantized_values(bq, bias)}
     return kf.add_linear(graph, layer, "conv", src, name, attrs, params, activation)
 
