@@ -1,6 +1,7 @@
 """Shared fixtures: TensorFlow with legacy Keras, a per-session build cache,
 models built in the tests and the ../shared example-models corpus."""
 import os
+import subprocess
 from pathlib import Path
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
@@ -27,6 +28,12 @@ def example_model(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} not present (../shared/models/example-models is optional)")
     return path
+
+
+def make_csim(directory):
+    """(exit code, output) of `make csim` in a generated project."""
+    result = subprocess.run(["make", "-s", "-C", str(directory), "csim"], capture_output=True, text=True)
+    return result.returncode, result.stdout + result.stderr
 
 
 def stress_inputs(rng, n, shape, spread):

@@ -1,13 +1,12 @@
 """Convolutional networks and graphs: every spatial, merge and reshaping layer
 in QKeras and Keras form gives the same bits in the emulator, csim and Keras,
 on inputs that include values far outside the input range."""
-import subprocess
 
 import numpy as np
 import pytest
 
 import hlsflow
-from conftest import check_outputs_bit_exact, example_model, stress_inputs
+from conftest import check_outputs_bit_exact, example_model, make_csim, stress_inputs
 
 N = 1000
 
@@ -78,11 +77,6 @@ def layer_zoo(seed=0):
     return model
 
 
-def _make_csim(directory):
-    result = subprocess.run(["make", "-s", "-C", str(directory), "csim"], capture_output=True, text=True)
-    return result.returncode, result.stdout + result.stderr
-
-
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory):
     model = layer_zoo()
@@ -97,9 +91,9 @@ def test_layer_zoo_bit_exact(zoo):
     check_outputs_bit_exact(model, project, xs)
 
 
-def test_layer_zoo_make_csim(zoo):
+def test_layer_zoomake_csim(zoo):
     _, project = zoo
-    code, output = _make_csim(project.directory)
+    code, output = make_csim(project.directory)
     assert code == 0 and "csim: 200/200 bit-exact" in output, output
 
 
@@ -122,15 +116,15 @@ def test_mnist_cnn_bit_exact(mnist_cnn):
     model, project = mnist_cnn
     x = stress_inputs(np.random.default_rng(2), N, (28, 28, 1), 2)
     check_bit_exact(model, project, x)
-    code, output = _make_csim(project.directory)
+    code, output = make_csim(project.directory)
     assert code == 0 and "csim: 200/200 bit-exact (logits)" in output, output
 
 
 @pytest.mark.parametrize("name", ["KERAS_conv1d_small", "KERAS_conv2d_model", "jetTagger_Conv2D_Small",
                                   "jetTagger_Conv2D_Small_NoBatchNorm"])
-def test_float_example_cnn_make_csim(name, tmp_path):
+def test_float_example_cnnmake_csim(name, tmp_path):
     project = hlsflow.convert(hlsflow.load_model(example_model(name)), tmp_path / name)
-    code, output = _make_csim(project.directory)
+    code, output = make_csim(project.directory)
     assert code == 0 and "argmax agreement" in output, output
 
 
@@ -168,7 +162,7 @@ def test_layer_zoo_io_stream_same_bits(zoo, zoo_stream):
         assert np.array_equal(a, b)
     cpp = (stream.directory / "firmware" / "layer_zoo.cpp").read_text()
     assert "#pragma HLS DATAFLOW" in cpp and "conv_stream" in cpp and "pool_stream" in cpp
-    code, output = _make_csim(stream.directory)
+    code, output = make_csim(stream.directory)
     assert code == 0 and "csim: 200/200 bit-exact" in output, output
 
 

@@ -1,19 +1,13 @@
 """QKeras MLPs -> HLS project: predict (g++ csim), emulate and `make csim` give
 the same bits as QKeras on 2,000 inputs, many far outside the input range."""
-import subprocess
 
 import numpy as np
 import pytest
 
 import hlsflow
-from conftest import check_bit_exact, example_model, jet_tagger_mlp, stress_inputs
+from conftest import check_bit_exact, example_model, jet_tagger_mlp, make_csim, stress_inputs
 
 N = 2000
-
-
-def _make_csim(directory):
-    result = subprocess.run(["make", "-s", "-C", str(directory), "csim"], capture_output=True, text=True)
-    return result.returncode, result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +23,9 @@ def test_jet_mlp_bit_exact(jet):
     check_bit_exact(model, project, x)
 
 
-def test_jet_mlp_make_csim(jet):
+def test_jet_mlpmake_csim(jet):
     model, project = jet
-    code, output = _make_csim(project.directory)
+    code, output = make_csim(project.directory)
     assert code == 0, output
     assert "csim: 200/200 bit-exact (logits)" in output
     assert "probabilities max abs error" in output
@@ -55,7 +49,7 @@ def test_example_model_bit_exact(name, tmp_path):
     shape = tuple(model.input_shape[1:])
     x = stress_inputs(np.random.default_rng(2), N, shape, 8 if name == "qkeras_3layer" else 2)
     check_bit_exact(model, project, x)
-    code, output = _make_csim(project.directory)
+    code, output = make_csim(project.directory)
     assert code == 0 and "csim: 200/200 bit-exact" in output, output
 
 
