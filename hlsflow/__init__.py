@@ -19,8 +19,8 @@ def convert(model, output_dir, **kwargs):
 def quantize(model, **kwargs):
     """Post-training quantization of a float Keras model (object or path) into a
     QKeras model that convert() turns into HLS bit-exactly.
-    See hlsflow.quantize.api.quantize for the options."""
-    from hlsflow.quantize.api import quantize as _quantize
+    See hlsflow.ptq.api.quantize for the options."""
+    from hlsflow.ptq.api import quantize as _quantize
 
     return _quantize(model, **kwargs)
 

@@ -99,7 +99,7 @@ def _config(args) -> int:
     model, graph = _graph_for(args, load_samples(args.samples) if args.samples else None)
     config = default_config(graph)
     if model is not None:
-        from hlsflow.quantize.api import layer_config
+        from hlsflow.ptq.api import layer_config
 
         quantization = layer_config(model)
         if quantization["layers"]:
@@ -148,7 +148,7 @@ def _quantize(args) -> int:
     import warnings
 
     from hlsflow.frontend.keras import load_model
-    from hlsflow.quantize.api import quantize
+    from hlsflow.ptq.api import quantize
 
     start = time.monotonic()
     samples = load_samples(args.samples) if args.samples else None
@@ -170,7 +170,7 @@ def _quantize(args) -> int:
 
 def _insert_rescaling(args) -> int:
     from hlsflow.frontend.keras import load_model
-    from hlsflow.quantize.api import insert_rescaling
+    from hlsflow.ptq.api import insert_rescaling
 
     _save(insert_rescaling(load_model(args.model), args.scale, args.offset), args.destination)
     print(f"hlsflow: wrote {args.destination} (Rescaling scale={args.scale} offset={args.offset} in front)")

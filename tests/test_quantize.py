@@ -128,7 +128,7 @@ def test_cnn_converts_bit_exact(cnn, tmp_path):
 
 
 def test_config_round_trip(mlp, mlp_w8a8, tmp_path):
-    from hlsflow.quantize.api import layer_config
+    from hlsflow.ptq.api import layer_config
 
     model, (x_train, *_) = mlp
     config = layer_config(mlp_w8a8)

@@ -7,8 +7,8 @@ import pytest
 
 import hlsflow
 from hlsflow.frontend.tf_setup import import_keras
-from hlsflow.quantize import calibrate
-from hlsflow.quantize.sanitize import sanitize
+from hlsflow.ptq import calibrate
+from hlsflow.ptq.sanitize import sanitize
 
 
 @pytest.fixture(scope="module")

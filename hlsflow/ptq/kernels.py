@@ -2,7 +2,7 @@
 of a sanitized chain whose channels can be rescaled without changing the model."""
 import numpy as np
 
-from hlsflow.quantize.sanitize import AVERAGING, COMPUTE, GRID_PRESERVING
+from hlsflow.ptq.sanitize import AVERAGING, COMPUTE, GRID_PRESERVING
 
 # positively homogeneous, channel-wise layers: f(s*x) = s*f(x) per channel for s > 0
 HOMOGENEOUS = ("ReLU",) + GRID_PRESERVING + AVERAGING

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from hlsflow.quantize import kernels
+from hlsflow.ptq import kernels
 
 
 def empirical(float_out: np.ndarray, quant_out: np.ndarray) -> np.ndarray:

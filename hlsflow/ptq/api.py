@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from hlsflow.errors import OptionError
-from hlsflow.quantize import adaround as _adaround
-from hlsflow.quantize import bias_correction as _bias
-from hlsflow.quantize import calibrate, cle as _cle, kernels
-from hlsflow.quantize.sanitize import AVERAGING, COMPUTE, sanitize
+from hlsflow.ptq import adaround as _adaround
+from hlsflow.ptq import bias_correction as _bias
+from hlsflow.ptq import calibrate, cle as _cle, kernels
+from hlsflow.ptq.sanitize import AVERAGING, COMPUTE, sanitize
 
 RANDOM_SAMPLES = 1024
 MAX_BIAS_BITS = 24  # Keras adds biases in float32: keep them within its mantissa
@@ -363,7 +363,7 @@ def layer_config(qmodel) -> dict:
 def insert_rescaling(model, scale: float, offset: float = 0.0):
     """The model with a Rescaling(scale, offset) layer in front of its first layer."""
     from hlsflow.frontend.tf_setup import import_keras
-    from hlsflow.quantize.sanitize import chain
+    from hlsflow.ptq.sanitize import chain
 
     _, keras = import_keras()
     layers = chain(model)

@@ -14,7 +14,7 @@ fixed-point type serves them all.
 """
 import numpy as np
 
-from hlsflow.quantize import kernels
+from hlsflow.ptq import kernels
 
 SWEEPS = 20
 MAX_SHIFT = 8  # at most 2^8 between a channel and its tensor in balance_activations
