@@ -16,7 +16,7 @@ def cast_inputs(graph: Graph, inputs) -> list:
     out = []
     for name, x in zip(graph.inputs, arrays):
         t = graph.tensors[name]
-        x = np.asarray(x, dtype=np.float64)
+        x = np.asarray(x, dtype=np.float32).astype(np.float64)  # Keras models take float32 inputs
         if x.shape[1:] != t.shape:
             x = x.reshape((x.shape[0],) + t.shape)
         out.append(quantize(x, t.type))

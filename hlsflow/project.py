@@ -165,7 +165,7 @@ def reference_data(model, graph: Graph, samples=None) -> dict:
         samples = stress_samples(graph)
     arrays = samples if isinstance(samples, (list, tuple)) else [samples]
     arrays = [np.asarray(a, np.float32) for a in arrays]  # what Keras sees (and quantizes itself)
-    cast = cast_inputs(graph, arrays)
+    cast = cast_inputs(graph, arrays)  # from the same float32 values
     # Quantizer-fed inputs: Keras sees the raw values and quantizes them itself;
     # otherwise Keras sees the same cast values as the hardware.
     quantized = set(graph.meta.get("quantized_inputs", []))
