@@ -168,3 +168,16 @@ def test_tanh_and_sigmoid_tables_follow_the_error_budget(digits, tmp_path):
         assert node.attrs["index_type"].width == x_type.width <= 16  # the table covers the calibrated input type
         assert node.outputs[0] in project.graph.meta["chosen"] or node.name in project.graph.meta["chosen"]
     assert np.array_equal(project.predict(held_out), project.emulate(held_out))
+
+
+def test_samples_keep_quantized_models_bit_exact(tmp_path):
+    """Calibrating a QKeras model leaves its exactly computed tensors (the
+    logits before a float softmax) at their exact types."""
+    from conftest import check_bit_exact, jet_tagger_mlp
+
+    model = jet_tagger_mlp()
+    x = np.random.default_rng(4).normal(0, 4, (600, 16)).astype(np.float32)
+    project = hlsflow.convert(model, tmp_path / "jet", samples=x[:300], error_target=0.01)
+    logits = project.graph.nodes[-1].inputs[0]
+    assert project.graph.tensors[logits].exact
+    check_bit_exact(model, project, x[300:])

@@ -109,6 +109,8 @@ def knobs(graph: Graph, original: Graph, values: dict, options: dict) -> list[Kn
                     found.append(Knob(name, key, integer_bits(w, signed), signed, 0, fractional_bits(w), w.size))
             else:
                 tensor = name if node is None else node.outputs[0]
+                if node is not None and graph.tensors[tensor].exact:
+                    continue  # computed exactly from quantized values: keep its exact type (bit-exact contract)
                 if tensor not in values:
                     raise UnsupportedError(f"profile: no Keras value recorded for tensor {tensor!r} of {name!r}")
                 x = values[tensor]
