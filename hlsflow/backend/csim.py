@@ -178,10 +178,6 @@ def summary(outputs: np.ndarray, reference: np.ndarray, exact_columns: np.ndarra
         agree = int(np.sum(np.argmax(outputs[:, :first_output_size], axis=1)
                            == np.argmax(reference[:, :first_output_size], axis=1)))
         what = "probabilities" if probabilities else "outputs"
-        lines.append(f"csim: {what} max abs error {_g3(error)}, argmax agreement {agree}/{n}")
+        lines.append(f"csim: {what} max abs error {'%.3g' % error}, argmax agreement {agree}/{n}")  # printf's %.3g
     return lines, bool(same.all())
 
-
-def _g3(x: float) -> str:
-    """printf's %.3g."""
-    return "%.3g" % x
