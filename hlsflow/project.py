@@ -67,10 +67,9 @@ class Project:
 
     # -- helpers -----------------------------------------------------------------
     def _logits_tensor(self) -> str:
-        last = self.graph.nodes[-1] if self.graph.nodes else None
-        if last is None or last.op != "softmax" or self.graph.outputs != last.outputs:
+        if not self._has_softmax():
             raise OptionError("logits=True: the model does not end in a softmax")
-        return last.inputs[0]
+        return self.graph.nodes[-1].inputs[0]
 
     def _has_softmax(self) -> bool:
         last = self.graph.nodes[-1] if self.graph.nodes else None

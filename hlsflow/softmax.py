@@ -15,6 +15,5 @@ def softmax_tables(attrs) -> tuple[np.ndarray, np.ndarray]:
     d = np.arange(2 ** index.width) * index.step
     exp_table = quantize(np.exp(-d), attrs["exp_type"])
     s = np.arange(2 ** inv_index.width) * inv_index.step
-    with np.errstate(divide="ignore"):
-        inv_table = quantize(np.where(s > 0, 1.0 / np.maximum(s, inv_index.step), 0.0), attrs["inv_type"])
+    inv_table = quantize(np.where(s > 0, 1.0 / np.maximum(s, inv_index.step), 0.0), attrs["inv_type"])
     return exp_table, inv_table
