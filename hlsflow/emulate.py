@@ -23,17 +23,30 @@ def cast_inputs(graph: Graph, inputs) -> list:
     return out
 
 
+# Samples per step: about this many values in the largest tensor, so that a
+# step's arrays stay in cache (measured 2x faster on a CNN than whole batches).
+CHUNK_VALUES = 1 << 20
+
+
 def emulate(graph: Graph, inputs, tensors=None):
     """Run the graph on a batch. Returns the output array (or list of arrays),
     or, with `tensors`, a dict of the named tensors' values."""
-    values = dict(zip(graph.inputs, cast_inputs(graph, inputs)))
-    for node in graph.nodes:
-        args = [values[t] for t in node.inputs]
-        values[node.outputs[0]] = OPS[node.op](graph, node, *args)
+    cast = cast_inputs(graph, inputs)
+    wanted = list(tensors) if tensors is not None else list(graph.outputs)
+    step = max(1, CHUNK_VALUES // max(t.size for t in graph.tensors.values()))
+    parts = [_run(graph, [x[i:i + step] for x in cast], wanted) for i in range(0, max(len(cast[0]), 1), step)]
+    values = {t: np.concatenate([part[t] for part in parts]) for t in wanted}
     if tensors is not None:
-        return {t: values[t] for t in tensors}
+        return values
     outs = [values[t] for t in graph.outputs]
     return outs[0] if len(outs) == 1 else outs
+
+
+def _run(graph: Graph, cast: list, wanted: list) -> dict:
+    values = dict(zip(graph.inputs, cast))
+    for node in graph.nodes:
+        values[node.outputs[0]] = OPS[node.op](graph, node, *(values[t] for t in node.inputs))
+    return {t: values[t] for t in wanted}
 
 
 def _dense(graph, node, x):
@@ -59,28 +72,33 @@ def _out(graph, node, y):
     return y.reshape((len(y),) + graph.tensors[node.outputs[0]].shape)
 
 
-def _patches(x, a, fill=0.0):
-    """Sliding windows of a (padded) input: (n, out_h, out_w, k_h, k_w, channels)."""
+def _windows(x, a, fill=0.0):
+    """For each kernel tap (i, j): the (padded) input it meets at every output
+    position, a strided view of shape (n, out_h, out_w, channels)."""
     t, b, l, r = a["pads"]
     x = np.pad(_nhwc(x, a), ((0, 0), (t, b), (l, r), (0, 0)), constant_values=fill)
     (oh, ow, _), (kh, kw), (sh, sw), (dh, dw) = a["out_hwc"], a["kernel"], a["strides"], a["dilation"]
-    rows = (np.arange(oh) * sh)[:, None] + np.arange(kh) * dh
-    cols = (np.arange(ow) * sw)[:, None] + np.arange(kw) * dw
-    return x[:, rows[:, None, :, None], cols[None, :, None, :], :]
+    for i in range(kh):
+        for j in range(kw):
+            yield i, j, x[:, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw, :]
 
 
 def _conv(graph, node, x):
+    """Exact in float64 BLAS, as every partial sum fits in 53 bits: ungrouped,
+    one matrix product over all taps (im2col); grouped, one product per tap."""
     a, w = node.attrs, node.params["weight"]
-    p = _patches(x, a)
-    g = a["groups"]
-    n, oh, ow, kh, kw, c = p.shape
-    if g == 1:  # one matrix product (BLAS): exact, as every partial sum fits in 53 bits
-        acc = (p.reshape(n * oh * ow, -1) @ w.reshape(kh * kw * c, -1)).reshape(n, oh, ow, -1)
+    g, (oh, ow, f), c = a["groups"], a["out_hwc"], a["in_hwc"][2]
+    n = len(x)
+    if g == 1:
+        taps = np.stack([window for _, _, window in _windows(x, a)], axis=3)  # (n, oh, ow, taps, c)
+        acc = taps.reshape(n * oh * ow, -1) @ w.reshape(-1, f)
     else:
-        p = p.reshape(n, oh, ow, kh, kw, g, c // g)
-        w = w.reshape(kh, kw, c // g, g, w.shape[-1] // g)
-        acc = np.einsum("nyxijgc,ijcgf->nyxgf", p, w, optimize=True).reshape(n, oh, ow, -1)
-    return _out(graph, node, _finish(graph, node, acc))
+        acc = np.zeros((n * oh * ow, g, f // g))
+        for i, j, window in _windows(x, a):
+            window = window.reshape(n * oh * ow, g, c // g)
+            taps = w[i, j].reshape(c // g, g, f // g)
+            acc += window * taps[0] if c == g else np.einsum("ngc,cgf->ngf", window, taps)
+    return _out(graph, node, _finish(graph, node, acc.reshape(n, oh, ow, f)))
 
 
 def _scale_shift(graph, node, x):
@@ -105,9 +123,13 @@ def divide(total, count, acc_t, y_t):
 def _pool(graph, node, x):
     a = node.attrs
     if a["mode"] == "max":
-        y = _patches(x, a, -np.inf).max(axis=(3, 4))
+        y = np.full((len(x), *a["out_hwc"]), -np.inf)
+        for _, _, window in _windows(x, a, -np.inf):
+            np.maximum(y, window, out=y)
         return _out(graph, node, quantize(y, graph.tensors[node.outputs[0]].type))
-    total = _patches(x, a).sum(axis=(3, 4))
+    total = np.zeros((len(x), *a["out_hwc"]))
+    for _, _, window in _windows(x, a):
+        total += window
     y = divide(total, pool_counts(a)[None, :, :, None], a["accum_type"], graph.tensors[node.outputs[0]].type)
     return _out(graph, node, y)
 

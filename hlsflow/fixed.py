@@ -223,8 +223,41 @@ def quantize(x, t: FixedType) -> np.ndarray:
     range); wider types are rounded to nearest only in this float view --
     use :func:`quantize_raw` for their exact mantissas.
     """
+    x = np.asarray(x, dtype=np.float64)
+    fast = _quantize_float(x, t)
+    if fast is not None:
+        return fast
     k = quantize_raw(x, t)
     return np.ldexp(k.astype(np.float64), -t.fractional)
+
+
+_FLOAT_ROUNDING = {"TRN": np.floor, "TRN_ZERO": np.trunc, "RND_CONV": np.rint}
+
+
+def _quantize_float(x: np.ndarray, t: FixedType) -> np.ndarray | None:
+    """quantize() in a few float64 passes (the emulator's hot path), for the
+    common case where every step is exact: width <= 53, fractional >= 0, a
+    rounding mode numpy has as one function, and |x| * 2**fractional < 2**52.
+    None when the case is not covered (NaN and infinities included)."""
+    if t.width > 53 or t.fractional < 0 or t.rounding not in _FLOAT_ROUNDING or x.size == 0:
+        return None
+    scale = math.ldexp(1.0, t.fractional)
+    if not max(float(x.max()), -float(x.min())) * scale < 2.0**52:
+        return None
+    r = _FLOAT_ROUNDING[t.rounding](x * scale)
+    lo, hi = _raw_bounds(t)
+    if t.overflow == "SAT_SYM" and t.signed and t.width > 1:
+        lo += 1
+    if t.overflow == "WRAP":
+        if r.min() < lo or r.max() > hi:  # every step exact: integers below 2**53
+            r -= np.floor((r - lo) / 2.0**t.width) * 2.0**t.width
+    elif t.overflow == "SAT_ZERO":
+        r[(r < lo) | (r > hi)] = 0.0
+    else:
+        np.clip(r, lo, hi, out=r)
+    r *= 1.0 / scale
+    r += 0.0  # -0.0 -> 0.0, as from an integer mantissa
+    return r
 
 
 def representable(t: FixedType) -> np.ndarray:

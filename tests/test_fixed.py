@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hlsflow import fixed
 from hlsflow.backend.ap_types import ap_types_dir
 from hlsflow.fixed import (
     OVERFLOW_MODES,
@@ -330,13 +331,25 @@ def test_matches_ap_fixed(reference):
             expected += [int(k) for k in quantize_raw(np.array(xs), t)]
             details += [(t, s if kind else None, x) for x in xs]
     got = run(lines)
-    mismatches = []
+    mismatches, by_type = [], {}
     for (t, s, x), want, bits in zip(details, expected, got):
         bits &= (1 << t.width) - 1
         ref = bits - (1 << t.width) if t.signed and bits >> (t.width - 1) else bits
         if ref != want:
             source = _cpp_full(s) if s else "double"
             mismatches.append(f"{_cpp_full(t)} <- {source} {x!r} ({x.hex()}): ap_fixed {ref}, hlsflow {want}")
+        if t.width <= 53 and abs(x) < 2.0**(50 - max(t.fractional, 0)):
+            by_type.setdefault(t, []).append((x, math.ldexp(ref, -t.fractional)))
+    # quantize()'s float64 fast path (taken when all of an array is moderate) against ap_fixed too
+    fast_cases = 0
+    for t, pairs in by_type.items():
+        xs, refs = np.array(pairs).T
+        fast_cases += fixed._quantize_float(xs, t) is not None
+        values = quantize(xs, t)
+        if not (np.array_equal(values, refs) and np.array_equal(np.signbit(values), np.signbit(refs))):
+            bad = np.flatnonzero(values != refs)[:3]
+            mismatches.append(f"quantize {_cpp_full(t)}: {xs[bad]!r} -> {values[bad]!r}, ap_fixed {refs[bad]!r}")
+    assert fast_cases >= 30, fast_cases
     assert len(lines) >= 10_000
     assert not mismatches, f"{len(mismatches)}/{len(lines)} mismatches (seed {FUZZ_SEED}):\n" + "\n".join(
         mismatches[:20]

@@ -28,7 +28,7 @@ acc_T conv_sum(const in_T x[ROWS * CFG::iw * CFG::c], const w_T w[], int oh, int
             int ih = oh * CFG::sh + i * CFG::dh - CFG::pt, iw = ow * CFG::sw + j * CFG::dw - CFG::pl;
             if (!inside<CFG>(ih, iw)) continue;
             for (int k = 0; k < CG; k++) {
-                acc += x[((ih % ROWS) * CFG::iw + iw) * CFG::c + g * CG + k] * w[((i * CFG::kw + j) * CG + k) * CFG::f + f];
+                acc = acc + x[((ih % ROWS) * CFG::iw + iw) * CFG::c + g * CG + k] * w[((i * CFG::kw + j) * CG + k) * CFG::f + f];
             }
         }
     }
