@@ -56,7 +56,8 @@ def assign_hardware(graph: Graph, config) -> Graph:
         if node.op == "conv":
             if own.get("reuse_factor", 1) != 1 or own.get("strategy", "latency") != "latency":
                 raise OptionError(f"layer {node.name!r}: convolutions are always unrolled (strategy latency, "
-                                  f"reuse factor 1); remove its reuse_factor/strategy or use --io stream")
+                                  f"reuse factor 1): remove its reuse_factor/strategy (--io stream builds each "
+                                  f"kernel once)")
             node.attrs["strategy"], node.attrs["reuse_factor"] = "latency", 1
             continue
         strategy = own.get("strategy", config["strategy"])
