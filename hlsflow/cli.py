@@ -217,8 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
                                       "the first 500 also go into tb_data")
     p.add_argument("--part", default="xcvu9p-flga2104-2-e", help="FPGA part")
     p.add_argument("--clock-period", type=float, default=5.0, help="clock period in ns")
-    p.add_argument("--strategy", choices=["latency", "resource"], help="default layer strategy (default: latency)")
-    p.add_argument("--reuse-factor", type=int, help="default reuse factor; above 1 selects the resource strategy")
+    p.add_argument("--strategy", choices=["latency", "resource"],
+                   help="default strategy of dense layers (default: latency)")
+    p.add_argument("--reuse-factor", type=int,
+                   help="default reuse factor of dense layers; above 1 selects the resource strategy "
+                        "(convolutions stay unrolled)")
     p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
     p.set_defaults(run=_convert)
 

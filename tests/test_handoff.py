@@ -126,3 +126,11 @@ def test_vendor_targets_explain_missing_tools(model, tmp_path):
     for step in ("csim_design", "csynth_design", "cosim_design", "export_design", "vivado_synth.tcl"):
         assert step in tcl
     assert "xcvu9p" in (project.directory / "vivado_synth.tcl").read_text()
+
+
+def test_part_names_with_low_power_speed_grades_are_accepted():
+    from hlsflow.backend.writer import check_settings
+
+    assert check_settings("vitis", "xcvu9p-flga2104-2L-e", 5.0)["part"] == "xcvu9p-flga2104-2L-e"
+    with pytest.raises(OptionError, match="--part"):
+        check_settings("vitis", "XCVU9P; rm", 5.0)

@@ -223,7 +223,7 @@ def _weights(ident, type_name, fixed_type, values) -> dict:
 def check_settings(backend: str, part: str, clock_period: float, io_type: str = "io_parallel") -> dict:
     if backend not in BACKENDS:
         raise OptionError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    if not re.fullmatch(r"x[a-z0-9]+(-[a-z0-9]+)*", str(part)):
+    if not re.fullmatch(r"x[a-z0-9]+(-[a-zA-Z0-9]+)*", str(part)):  # speed grades like -2L
         raise OptionError(f"--part {part!r}: not a Xilinx/AMD part name (e.g. {DEFAULT_PART})")
     if io_type not in IO_TYPES:
         raise OptionError(f"io_type {io_type!r}: expected one of {', '.join(IO_TYPES)}")
