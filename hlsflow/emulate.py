@@ -24,8 +24,9 @@ def cast_inputs(graph: Graph, inputs) -> list:
 
 
 # Samples per step: about this many values in the largest tensor, so that a
-# step's arrays stay in cache (measured 2x faster on a CNN than whole batches).
-CHUNK_VALUES = 1 << 20
+# step's arrays are reused from the heap and cache rather than paged in anew
+# (measured 1.3-2x faster on the CNNs than whole batches of 2,000).
+CHUNK_VALUES = 1 << 17
 
 
 def emulate(graph: Graph, inputs, tensors=None):
@@ -54,13 +55,14 @@ def _dense(graph, node, x):
 
 
 def _finish(graph, node, acc):
-    """Per-channel scale, bias, fused relu and the output cast of a weighted op."""
+    """Per-channel scale, bias, fused relu and the output cast of a weighted op
+    (on a new float64 `acc`, changed in place)."""
     p = node.params
     if "scale" in p:
-        acc = acc * p["scale"]
-    acc = acc + p["bias"]
+        acc *= p["scale"]
+    acc += p["bias"]
     if node.attrs.get("relu"):
-        acc = np.maximum(acc, 0)
+        np.maximum(acc, 0, out=acc)
     return quantize(acc, graph.tensors[node.outputs[0]].type)
 
 
@@ -76,7 +78,9 @@ def _windows(x, a, fill=0.0):
     """For each kernel tap (i, j): the (padded) input it meets at every output
     position, a strided view of shape (n, out_h, out_w, channels)."""
     t, b, l, r = a["pads"]
-    x = np.pad(_nhwc(x, a), ((0, 0), (t, b), (l, r), (0, 0)), constant_values=fill)
+    x = _nhwc(x, a)
+    if any(a["pads"]):
+        x = np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=fill)
     (oh, ow, _), (kh, kw), (sh, sw), (dh, dw) = a["out_hwc"], a["kernel"], a["strides"], a["dilation"]
     for i in range(kh):
         for j in range(kw):
@@ -84,20 +88,16 @@ def _windows(x, a, fill=0.0):
 
 
 def _conv(graph, node, x):
-    """Exact in float64 BLAS, as every partial sum fits in 53 bits: ungrouped,
-    one matrix product over all taps (im2col); grouped, one product per tap."""
+    """All taps side by side (im2col), then one matrix product (BLAS) when
+    ungrouped, else one einsum: exact, as every partial sum fits in 53 bits."""
     a, w = node.attrs, node.params["weight"]
     g, (oh, ow, f), c = a["groups"], a["out_hwc"], a["in_hwc"][2]
-    n = len(x)
+    n, (kh, kw) = len(x), a["kernel"]
+    taps = np.stack([window for _, _, window in _windows(x, a)], axis=3).reshape(n * oh * ow, kh * kw, g, c // g)
     if g == 1:
-        taps = np.stack([window for _, _, window in _windows(x, a)], axis=3)  # (n, oh, ow, taps, c)
         acc = taps.reshape(n * oh * ow, -1) @ w.reshape(-1, f)
     else:
-        acc = np.zeros((n * oh * ow, g, f // g))
-        for i, j, window in _windows(x, a):
-            window = window.reshape(n * oh * ow, g, c // g)
-            taps = w[i, j].reshape(c // g, g, f // g)
-            acc += window * taps[0] if c == g else np.einsum("ngc,cgf->ngf", window, taps)
+        acc = np.einsum("ntgc,tcgf->ngf", taps, w.reshape(kh * kw, c // g, g, f // g))
     return _out(graph, node, _finish(graph, node, acc.reshape(n, oh, ow, f)))
 
 

@@ -1,16 +1,21 @@
-"""Build and predict times of hlsflow vs hls4ml on the same models and inputs.
+"""Build and predict times of hlsflow vs hls4ml on the same models and inputs,
+and hlsflow's build scaling on wide dense models.
 
-Each tool runs in its own process with a cold build cache; the script prints
-a table with the ratios. hls4ml (a dev dependency) needs two shims to run on
-tf-keras models with numpy 2, applied in its worker and announced:
-`sys.modules["keras"] = tf_keras` (it otherwise picks its Keras-3 parser) and
-`np.product = np.prod`.
+Each measurement runs in its own process with an empty build cache. hlsflow is
+timed twice: fully cold (its one-time precompiled ap_types header is built
+inside the timed build) and with only that header present (built once per
+machine and compiler, then reused by every build; the compiled templates likewise). hls4ml (a dev dependency)
+needs two shims to run on tf-keras models with numpy 2, applied in its worker
+and announced: `sys.modules["keras"] = tf_keras` (it otherwise picks its
+Keras-3 parser) and `np.product = np.prod`.
 
-    python scripts/bench_vs_hls4ml.py [--models jet,dense100] [--n 2000]
+    python scripts/bench_vs_hls4ml.py [--models jet,digits_cnn,mnist_cnn,dense100] [--n 2000]
+    python scripts/bench_vs_hls4ml.py --scaling
 """
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -18,19 +23,23 @@ import time
 from pathlib import Path
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"  # before anything imports TensorFlow
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "models" / "example-models" / "keras"
 MODELS = {
     "jet": "qkeras_3layer",  # jet-tagging MLP 16-64-32-32-5, 6-bit QKeras
+    "digits_cnn": None,  # scripts/digits_models.py's CNN (with a depthwise conv), trained and quantized W8A8 here
     "mnist_cnn": "qkeras_mnist_cnn",
     "dense100": "KERAS_dense_16x100x100x100x100x100x5",
 }
+SCALING = ["KERAS_dense_16x100x100x100x100x100x5", "KERAS_dense_16x200x200x200x200x200x5",
+           "KERAS_dense_16x500x500x500x500x500x5"]
 
 
-def load(name):
+def load(path):
     import hlsflow
 
-    return hlsflow.load_model(SHARED / f"{MODELS[name]}.json")
+    return hlsflow.load_model(path)
 
 
 def inputs(model, n):
@@ -40,10 +49,33 @@ def inputs(model, n):
     return rng.normal(0, 2, (n,) + tuple(model.input_shape[1:])).astype("float32")
 
 
-def worker_hlsflow(name, n, out):
+def make_digits_cnn(out):
+    """Train the digits CNN, quantize it (W8A8) and save it as an .h5: the model both tools convert."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import digits_models
     import hlsflow
 
-    model = load(name)
+    model, (x_train, _, _, _) = digits_models.trained(digits_models.cnn)
+    qmodel = hlsflow.quantize(model, samples=x_train[:512])
+    qmodel.save(out)
+    return {"path": out}
+
+
+def warm_machine():
+    """hlsflow's one-time artifacts of a machine: the precompiled ap_types header and the compiled templates."""
+    from hlsflow.backend import csim, writer
+
+    csim.precompiled_header(csim._compiler())
+    env = writer._environment()
+    for name in env.list_templates(filter_func=lambda name: name.endswith(".j2")):
+        env.get_template(name)
+    return {}
+
+
+def worker_hlsflow(path, n, out):
+    import hlsflow
+
+    model = load(path)
     x = inputs(model, n)
     start = time.perf_counter()
     project = hlsflow.convert(model, Path(out) / "prj")
@@ -55,10 +87,10 @@ def worker_hlsflow(name, n, out):
     start = time.perf_counter()
     project.emulate(x)
     emulate = time.perf_counter() - start
-    return {"build": build, "predict": predict, "emulate": emulate}
+    return {"build": build, "predict": predict, "emulate": emulate, **_peak_memory()}
 
 
-def worker_hls4ml(name, n, out):
+def worker_hls4ml(path, n, out):
     import numpy as np
     import qkeras  # noqa: F401  (imported before the shim below)
     import tf_keras
@@ -67,7 +99,7 @@ def worker_hls4ml(name, n, out):
     np.product = np.prod  # shim 2: hls4ml 1.3.0 still calls np.product (removed in numpy 2)
     import hls4ml
 
-    model = load(name)
+    model = load(path)
     x = inputs(model, n)
     start = time.perf_counter()
     config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
@@ -81,44 +113,107 @@ def worker_hls4ml(name, n, out):
     return {"build": build, "predict": predict}
 
 
-def run_worker(tool, name, n):
+def _peak_memory():
+    """Peak resident memory in GB of this process and of its largest child (a g++)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    return {"python_gb": own, "compiler_gb": child}
+
+
+def run_worker(tool, path, n, warm=False):
+    """Run one worker in a new process with an empty cache (after warm_machine() in another one, with `warm`)."""
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, HLSFLOW_CACHE_DIR=str(Path(tmp) / "cache"), PYTHONPATH=str(REPO))
-        result = subprocess.run([sys.executable, __file__, "--worker", tool, "--models", name, "--n", str(n),
-                                 "--out", tmp], capture_output=True, text=True, env=env)
-        lines = [l for l in result.stdout.splitlines() if l.startswith("{")]
+        command = [sys.executable, __file__, "--path", str(path), "--n", str(n), "--out", tmp, "--worker"]
+        if warm:
+            subprocess.run(command + ["warm"], capture_output=True, env=env, check=True)
+        result = subprocess.run(command + [tool], capture_output=True, text=True, env=env)
+        lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
         if result.returncode != 0 or not lines:
             return {"error": (result.stderr.strip().splitlines() or ["failed"])[-1][:120]}
         return json.loads(lines[-1])
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="jet,dense100")
-    parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--worker", choices=["hlsflow", "hls4ml"])
-    parser.add_argument("--out")
-    args = parser.parse_args()
-    if args.worker:
-        work = worker_hlsflow if args.worker == "hlsflow" else worker_hls4ml
-        print(json.dumps(work(args.models, args.n, args.out)))
-        return
+def compare(names, n, tmp):
     print("hls4ml runs with shims: sys.modules['keras'] = tf_keras; np.product = np.prod")
-    print(f"{'model':<10} {'tool':<8} {'build s':>8} {'predict s':>10} {'emulate s':>10}")
-    for name in args.models.split(","):
-        if not (SHARED / f"{MODELS[name]}.json").is_file():
-            print(f"{name:<10} skipped: {MODELS[name]} not in {SHARED}")
+    print("build = convert + compile to a runnable csim, empty build cache; hlsflow 'cold' also builds its "
+          "one-time precompiled ap_types header and compiled templates")
+    print(f"{'model':<11} {'tool':<13} {'build s':>8} {'predict s':>10} {'emulate s':>10}")
+    for name in names:
+        if MODELS[name] is None:
+            made = run_worker("digits_cnn", Path(tmp) / "digits_cnn.h5", 0)
+            if "error" in made:
+                print(f"{name:<11} could not be made: {made['error']}")
+                continue
+            path = made["path"]
+        elif (SHARED / f"{MODELS[name]}.json").is_file():
+            path = SHARED / f"{MODELS[name]}.json"
+        else:
+            print(f"{name:<11} skipped: {MODELS[name]} not in {SHARED}")
             continue
-        ours, theirs = run_worker("hlsflow", name, args.n), run_worker("hls4ml", name, args.n)
-        for tool, r in (("hlsflow", ours), ("hls4ml", theirs)):
+        runs = {"hlsflow cold": run_worker("hlsflow", path, n), "hlsflow": run_worker("hlsflow", path, n, warm=True),
+                "hls4ml": run_worker("hls4ml", path, n)}
+        for tool, r in runs.items():
             if "error" in r:
-                print(f"{name:<10} {tool:<8} error: {r['error']}")
+                print(f"{name:<11} {tool:<13} error: {r['error']}")
             else:
-                print(f"{name:<10} {tool:<8} {r['build']:8.2f} {r['predict']:10.3f} {r.get('emulate', float('nan')):10.3f}")
-        if "error" not in ours and "error" not in theirs:
-            print(f"{name:<10} ratios: build {ours['build'] / theirs['build']:.2f}x hls4ml's, "
+                print(f"{name:<11} {tool:<13} {r['build']:8.2f} {r['predict']:10.3f} {r.get('emulate', float('nan')):10.3f}")
+        if not any("error" in r for r in runs.values()):
+            ours, cold, theirs = runs["hlsflow"], runs["hlsflow cold"], runs["hls4ml"]
+            print(f"{name:<11} ratios: build {ours['build'] / theirs['build']:.2f}x hls4ml's "
+                  f"({cold['build'] / theirs['build']:.2f}x cold), "
                   f"predict {theirs['predict'] / ours['predict']:.1f}x faster, "
                   f"emulate {theirs['predict'] / ours['emulate']:.1f}x faster than hls4ml predict")
+
+
+def scaling(n):
+    import h5py
+
+    print("hlsflow build (convert + compile, empty build cache, one-time artifacts present) of wide dense models")
+    print(f"{'model':<38} {'params':>9} {'build s':>8} {'s/10k params':>13} {'python GB':>10} {'g++ GB':>7}")
+    for name in SCALING:
+        weights = SHARED / f"{name}_weights.h5"
+        if not weights.is_file():
+            print(f"{name:<38} skipped: not in {SHARED}")
+            continue
+        with h5py.File(weights, "r") as f:
+            params = sum(d.size for d in _datasets(f))
+        r = run_worker("hlsflow", SHARED / f"{name}.json", n, warm=True)
+        if "error" in r:
+            print(f"{name:<38} error: {r['error']}")
+            continue
+        print(f"{name:<38} {params:9d} {r['build']:8.2f} {r['build'] / params * 1e4:13.3f} "
+              f"{r['python_gb']:10.2f} {r['compiler_gb']:7.2f}")
+
+
+def _datasets(group):
+    import h5py
+
+    for item in group.values():
+        yield from (_datasets(item) if isinstance(item, h5py.Group) else [item])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--scaling", action="store_true", help="hlsflow build time and memory on wide dense models")
+    parser.add_argument("--worker", choices=["hlsflow", "hls4ml", "digits_cnn", "warm"])
+    parser.add_argument("--path")
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    if args.worker == "digits_cnn":
+        print(json.dumps(make_digits_cnn(args.path)))
+    elif args.worker == "warm":
+        print(json.dumps(warm_machine()))
+    elif args.worker:
+        work = worker_hlsflow if args.worker == "hlsflow" else worker_hls4ml
+        print(json.dumps(work(args.path, args.n, args.out)))
+    elif args.scaling:
+        scaling(200)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            compare(args.models.split(","), args.n, tmp)
 
 
 if __name__ == "__main__":

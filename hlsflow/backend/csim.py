@@ -141,7 +141,7 @@ def compile_library(project_dir: Path, name: str, progress=True) -> Path:
             source = work / f"{_digest([cxx, *CXXFLAGS, text, *layers_key])}.cpp"
             source.write_text(text)
             jobs.append(([cxx, *CXXFLAGS, "-c", *includes, str(source)], _mkdir(cache_dir() / "layers") / source.with_suffix(".o").name))
-        todo = [job for job in jobs if not job[1].is_file() or job[1].parent == work]
+        todo = [job for job in jobs[1:] if not job[1].is_file()] + jobs[:1]  # the light main unit last
         if progress:
             print(f"hlsflow: compiling {name} with {cxx} ({len(todo)} units on {os.cpu_count() or 1} cores) ...",
                   file=sys.stderr, flush=True)

@@ -156,9 +156,8 @@ def sanitize(model) -> Sanitized:
                     weights[rest.name] = tuple(rest.get_weights())
             break
         i += 1
-    first = model.layers[0]
-    input_name = first.name if type(first).__name__ == "InputLayer" else "input"
-    seq = keras.Sequential([keras.layers.InputLayer(model.input_shape[1:], name=input_name)] + out, name=model.name)
+    seq = keras.Sequential([keras.layers.InputLayer(model.input_shape[1:], name=model.input_names[0])] + out,
+                           name=model.name)
     for name, w in weights.items():
         seq.get_layer(name).set_weights(list(w))
     result.model = seq

@@ -12,25 +12,38 @@
 
 namespace nnet {
 
-// y_j = cast(relu?(acc_j * s_j + b_j)) when SCALED, else cast(relu?(acc_j + b_j)).
-template <class acc_T, class out_T, class b_T, class s_T, int N_OUT, bool SCALED, bool RELU>
-void dense_result(const acc_T acc[N_OUT], out_T y[N_OUT], const b_T b[N_OUT], const s_T *s) {
+// y_j = cast(relu?(acc_j + b_j)), or with SCALED cast(relu?(acc_j * s_j + b_j)).
+// (A class template specialized on SCALED, so that only the arithmetic in use
+// is compiled.)
+template <bool SCALED>
+struct dense_result {
+    template <class acc_T, class out_T, class b_T, class s_T, int N_OUT, bool RELU>
+    static void write(const acc_T acc[N_OUT], out_T y[N_OUT], const b_T b[N_OUT], const s_T *) {
 #pragma HLS INLINE
-    for (int j = 0; j < N_OUT; j++) {
+        for (int j = 0; j < N_OUT; j++) {
 #pragma HLS UNROLL
-        if (SCALED) {
-            if (RELU && acc[j] * s[j] + b[j] < 0) {
-                y[j] = 0;
-            } else {
-                y[j] = acc[j] * s[j] + b[j];
-            }
-        } else {
             acc_T v = acc[j] + b[j];
             if (RELU && v < 0) v = 0;
             y[j] = v;
         }
     }
-}
+};
+
+template <>
+struct dense_result<true> {
+    template <class acc_T, class out_T, class b_T, class s_T, int N_OUT, bool RELU>
+    static void write(const acc_T acc[N_OUT], out_T y[N_OUT], const b_T b[N_OUT], const s_T *s) {
+#pragma HLS INLINE
+        for (int j = 0; j < N_OUT; j++) {
+#pragma HLS UNROLL
+            if (RELU && acc[j] * s[j] + b[j] < 0) {
+                y[j] = 0;
+            } else {
+                y[j] = acc[j] * s[j] + b[j];
+            }
+        }
+    }
+};
 
 // Latency strategy: every multiplication unrolled, one result per clock.
 template <class in_T, class out_T, class acc_T, class w_T, class b_T, class s_T, int N_IN, int N_OUT, bool SCALED,
@@ -47,7 +60,7 @@ void dense_latency(const in_T x[N_IN], out_T y[N_OUT], const w_T w[N_IN * N_OUT]
             if (w[i * N_OUT + j] != 0) acc[j] = acc[j] + x[i] * w[i * N_OUT + j];
         }
     }
-    dense_result<acc_T, out_T, b_T, s_T, N_OUT, SCALED, RELU>(acc, y, b, s);
+    dense_result<SCALED>::template write<acc_T, out_T, b_T, s_T, N_OUT, RELU>(acc, y, b, s);
 }
 
 // Resource strategy: N_IN * N_OUT / RF multipliers, each used RF times
@@ -72,7 +85,7 @@ void dense_resource(const in_T x[N_IN], out_T y[N_OUT], const w_T w[N_IN * N_OUT
             if (w[index] != 0) acc[index % N_OUT] = acc[index % N_OUT] + x[index / N_OUT] * w[index];
         }
     }
-    dense_result<acc_T, out_T, b_T, s_T, N_OUT, SCALED, RELU>(acc, y, b, s);
+    dense_result<SCALED>::template write<acc_T, out_T, b_T, s_T, N_OUT, RELU>(acc, y, b, s);
 }
 
 }  // namespace nnet
