@@ -11,8 +11,8 @@ import numpy as np
 ZETA, GAMMA = 1.1, -0.1
 ITERATIONS = 400
 BATCH = 128
-LEARNING_RATE = 1e-2
-REG_WEIGHT = 1.0
+LEARNING_RATE = 3e-2
+REG_WEIGHT = 100.0  # strong enough that every h ends at 0 or 1 within ITERATIONS
 WARMUP = 0.2  # fraction of iterations without the regularizer
 
 

@@ -4,7 +4,9 @@ Layout of the result (hardware friendly, no float scaling anywhere):
 - the input goes through QActivation(quantized_bits(input_bits, integer, alpha=1));
 - Dense/Conv2D/DepthwiseConv2D become QDense/QConv2D/QDepthwiseConv2D with
   quantized_bits(bits, 0, alpha="auto_po2") kernels (a power-of-two scale per
-  output channel) or, per tensor, quantized_bits(bits, integer, alpha=1);
+  output channel) or, per tensor, quantized_bits(bits, integer, alpha=1),
+  whichever errs less (grids.choose); kernels are stored on their grid, which
+  QKeras reproduces exactly;
   biases are quantized_bits(alpha=1) on the accumulator's grid;
 - every ReLU becomes QActivation(quantized_relu(bits, integer)) and other
   quantized layer outputs QActivation(quantized_bits(bits, integer, alpha=1)),
@@ -22,7 +24,7 @@ import numpy as np
 from hlsflow.errors import OptionError
 from hlsflow.ptq import adaround as _adaround
 from hlsflow.ptq import bias_correction as _bias
-from hlsflow.ptq import calibrate, cle as _cle, kernels
+from hlsflow.ptq import calibrate, cle as _cle, grids, kernels
 from hlsflow.ptq.sanitize import AVERAGING, COMPUTE, sanitize
 
 RANDOM_SAMPLES = 1024
@@ -57,30 +59,44 @@ def quantize(model, weight_bits=8, activation_bits=8, input_weight_bits=8, sampl
     if cle:
         _cle.equalize(fmodel, stats)
     layers = _quantized_part(fmodel, clean.stop)
+    weights = _weight_settings(layers, weight_bits, input_weight_bits, per_channel, overrides)
     points = _points(fmodel, layers)
     if not per_tensor_activations and per_channel:
         _cle.balance_activations(fmodel, _producer_peaks(fmodel, points, data, batch_size), stats)
+    peaks = _producer_peaks(fmodel, points, data, batch_size) if per_channel and not per_tensor_activations else {}
+    grids.align(fmodel, {name: w["bits"] for name, w in weights.items() if w["per_channel"]}, stats, peaks,
+                activation_bits)
     plan = _calibrate(fmodel, points, data, batch_size, calibration, activation_bits, input_bits, overrides)
     _nonnegative_integers(fmodel, plan, stats)
-    weights = {}
-    first = next((layer.name for layer in layers if kernels.kind(layer) in COMPUTE), None)
-    for layer in layers:
-        if kernels.kind(layer) in COMPUTE:
-            bits = input_weight_bits if layer.name == first else weight_bits
-            setting = overrides.get(layer.name, {})
-            weights[layer.name] = {"bits": setting.get("weight_bits", bits),
-                                   "per_channel": setting.get("per_channel", per_channel)}
+    grid = {}
+    for name, w in weights.items():
+        layer = fmodel.get_layer(name)
+        grid[name] = grids.choose(kernels.kind(layer), layer.get_weights()[0], w["bits"], w["per_channel"])
+        w["per_channel"] = grid[name][3]
     qmodel = _build(fmodel, clean.stop, plan, weights, biases=None)
-    for layer in layers:
-        if kernels.kind(layer) in COMPUTE:
-            _quantize_weights(fmodel, qmodel, layer, data, batch_size, adaround,
-                              bias_correction, samples is not None, stats)
-    biases = {name: _bias_quantizer(qmodel, name, plan) for name in weights}
+    for name in weights:
+        _quantize_weights(fmodel, qmodel, fmodel.get_layer(name), grid[name][:3], data, batch_size, adaround,
+                          bias_correction, samples is not None, stats)
+    biases = {name: _bias_quantizer(qmodel, name, plan, grid[name][0]) for name in weights}
     final = _build(fmodel, clean.stop, plan, weights, biases)
     for layer in final.layers:
         if layer.get_weights():
             layer.set_weights(qmodel.get_layer(layer.name).get_weights())
     return final
+
+
+def _weight_settings(layers, weight_bits, input_weight_bits, per_channel, overrides) -> dict:
+    """{compute layer: {"bits", "per_channel"}}; the first layer takes input_weight_bits. per_channel
+    "auto": per channel unless one per-tensor grid errs less (see grids.choose)."""
+    weights = {}
+    first = next((layer.name for layer in layers if kernels.kind(layer) in COMPUTE), None)
+    for layer in layers:
+        if kernels.kind(layer) in COMPUTE:
+            setting = overrides.get(layer.name, {})
+            weights[layer.name] = {"bits": setting.get("weight_bits", input_weight_bits if layer.name == first
+                                                       else weight_bits),
+                                   "per_channel": setting.get("per_channel", "auto" if per_channel else False)}
+    return weights
 
 
 # -- options and samples ------------------------------------------------------
@@ -226,8 +242,7 @@ def _kernel_quantizer(layer_kind, bits, per_channel, kernel):
 
     if per_channel:
         return quantized_bits(bits, 0, alpha="auto_po2", scale_axis=2 if layer_kind == "DepthwiseConv2D" else None)
-    peak = float(np.abs(kernel).max())
-    return quantized_bits(bits, max(0, calibrate.covering_integer(peak, bits, True)), alpha=1)
+    return quantized_bits(bits, grids.tensor_integer(kernel, bits), alpha=1)
 
 
 def _build(fmodel, stop, plan, weights, biases):
@@ -267,35 +282,24 @@ def _build(fmodel, stop, plan, weights, biases):
 
 
 # -- weights ---------------------------------------------------------------------
-def _grid(qlayer, kernel):
-    """(scale broadcastable to kernel, qmin, qmax, QKeras's quantized kernel) of the layer's kernel quantizer."""
-    q = _kernel_quantizer_of(qlayer)
-    wq = np.asarray(q(kernel.astype(np.float32)), np.float32)
-    half = 2.0 ** (q.bits - 1)
-    if isinstance(q.alpha, str):
-        return np.asarray(q.scale, np.float32) / half, -(half - 1), half - 1, wq
-    return calibrate.lsb(q.bits, q.integer, True), -half, half - 1, wq
-
-
-def _kernel_quantizer_of(qlayer):
-    return getattr(qlayer, "kernel_quantizer_internal", None) or qlayer.depthwise_quantizer_internal
-
-
-def _quantize_weights(fmodel, qmodel, layer, data, batch_size, adaround, bias_correction, empirical, stats):
-    """AdaRound and bias correction of one layer, given every layer before it quantized."""
+def _quantize_weights(fmodel, qmodel, layer, grid, data, batch_size, adaround, bias_correction, empirical, stats):
+    """The kernel of one layer on its grid (nearest, or by AdaRound), then bias
+    correction, given every layer before it quantized."""
     from hlsflow.frontend.tf_setup import import_keras
 
     _, keras = import_keras()
     qlayer = qmodel.get_layer(layer.name)
     kernel, bias = qlayer.get_weights()
     if adaround:
-        scale, qmin, qmax, _ = _grid(qlayer, kernel)
         inputs = keras.Model(qmodel.inputs, qlayer.input).predict(data, batch_size=batch_size, verbose=0)
         (target,) = _outputs(fmodel, [layer], data, batch_size)
         following = fmodel.layers[[l.name for l in fmodel.layers].index(layer.name) + 1:]
         relu = bool(following) and kernels.kind(following[0]) == "ReLU"
-        kernel = _adaround.optimize(qlayer, kernel, bias, scale, qmin, qmax, inputs, target, relu)
-        qlayer.set_weights([kernel, bias])
+        learned = _adaround.optimize(qlayer, kernel, bias, *grid, inputs, target, relu)
+        kernel = grids.reproducible(kernels.kind(layer), learned, kernel, *grid)
+    else:
+        kernel = grids.snap(kernel, *grid)
+    qlayer.set_weights([kernel, bias])
     if bias_correction:
         if empirical:
             (target,) = _outputs(fmodel, [layer], data, batch_size)
@@ -307,18 +311,16 @@ def _quantize_weights(fmodel, qmodel, layer, data, batch_size, adaround, bias_co
                 warnings.warn(f"quantize: bias correction of layer {layer.name!r} skipped: no BatchNormalization "
                               "statistics before it (pass samples for empirical correction)", stacklevel=4)
                 return
-            delta = _bias.analytic(kernels.kind(layer), layer.get_weights()[0], _grid(qlayer, kernel)[3], mean)
+            delta = _bias.analytic(kernels.kind(layer), layer.get_weights()[0], kernel, mean)
         qlayer.set_weights([kernel, bias + delta])
 
 
-def _bias_quantizer(qmodel, name, plan):
+def _bias_quantizer(qmodel, name, plan, scale):
     """quantized_bits on the grid of the coarsest channel's accumulator, as wide as the biases need (<= 24 bits)."""
     from qkeras import quantized_bits
 
-    qlayer = qmodel.get_layer(name)
-    kernel, bias = qlayer.get_weights()
-    scale = np.max(_grid(qlayer, kernel)[0])
-    step = _input_step(qmodel, name, plan) * float(scale)
+    bias = qmodel.get_layer(name).get_weights()[1]
+    step = _input_step(qmodel, name, plan) * float(np.max(scale))
     frac = -int(round(math.log2(step)))
     peak = float(np.abs(bias).max())
     integer = max(math.ceil(math.log2(peak + step)), 0) if peak > 0 else 0
@@ -339,6 +341,10 @@ def _input_step(qmodel, name, plan) -> float:
 
 
 # -- per-layer configuration and rescaling ------------------------------------------
+def _kernel_quantizer_of(qlayer):
+    return getattr(qlayer, "kernel_quantizer_internal", None) or qlayer.depthwise_quantizer_internal
+
+
 def layer_config(qmodel) -> dict:
     """The per-layer quantization of a model made by `quantize`, editable and
     accepted back by quantize(config=...)."""
