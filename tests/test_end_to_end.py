@@ -63,3 +63,27 @@ def test_vivado_backend_differs_in_tcl_and_pragmas(jet, tmp_path):
     assert "INTERFACE ap_vld" in cpp and "mode=ap_vld" not in cpp
     x = stress_inputs(np.random.default_rng(3), 200, (16,), 32)
     assert np.array_equal(vivado.predict(x, logits=True), vitis.predict(x, logits=True))
+
+
+def test_layer_instances_count_each_specialization_once():
+    from hlsflow.backend.csim import layer_instances
+
+    source = ("nnet::relu<a_t, b_t, 4>(x, y);\n    nnet::relu<c_t, b_t, 4>(y, z);\n"
+              "    nnet::cast<a_t, b_t, 8>(x, w);  // nnet::relu<a_t, b_t, 4> in a comment is no call\n")
+    typedefs = "typedef ap_fixed<8,2> a_t;  // x [4]\ntypedef ap_fixed<8,2> c_t;\ntypedef ap_ufixed<4,0> b_t;\n"
+    assert layer_instances(source, typedefs) == ["nnet::relu<a_t, b_t, 4>", "nnet::cast<a_t, b_t, 8>"]
+
+
+def test_new_weights_rebuild_only_the_main_unit(jet, tmp_path, build_cache):
+    """Retrained weights with the same types reuse the compiled layer units, and stay bit-exact."""
+    model, project = jet
+    project.compile(progress=False)
+    layer_units = set((build_cache / "layers").glob("*.o"))
+    retrained = jet_tagger_mlp()
+    retrained.set_weights(model.get_weights())
+    kernel, bias = retrained.get_layer("fc1").get_weights()
+    retrained.get_layer("fc1").set_weights([kernel[::-1], bias])  # same column sums: same types
+    other = hlsflow.convert(retrained, tmp_path / "retrained")
+    assert other.compile(progress=False) != project.compile(progress=False)
+    assert set((build_cache / "layers").glob("*.o")) == layer_units
+    check_bit_exact(retrained, other, stress_inputs(np.random.default_rng(4), 300, (16,), 32))

@@ -158,7 +158,7 @@ def compile_library(project_dir: Path, name: str, progress=True) -> Path:
 
 def _split(items: list, parts: int) -> list[list]:
     """items in at most `parts` contiguous groups of near-equal length."""
-    parts = max(1, min(parts, len(items)))
+    parts = min(parts, len(items))
     return [items[len(items) * k // parts:len(items) * (k + 1) // parts] for k in range(parts)]
 
 

@@ -373,9 +373,7 @@ def insert_rescaling(model, scale: float, offset: float = 0.0):
 
     _, keras = import_keras()
     layers = chain(model)
-    first = model.layers[0]
-    name = first.name if type(first).__name__ == "InputLayer" else "input"
-    out = keras.Sequential([keras.layers.InputLayer(model.input_shape[1:], name=name),
+    out = keras.Sequential([keras.layers.InputLayer(model.input_shape[1:], name=model.input_names[0]),
                             keras.layers.Rescaling(scale, offset, name="rescaling")]
                            + [type(layer).from_config(layer.get_config()) for layer in layers], name=model.name)
     for layer in layers:
