@@ -93,9 +93,12 @@ def _conv(graph, node, x):
     a, w = node.attrs, node.params["weight"]
     g, (oh, ow, f), c = a["groups"], a["out_hwc"], a["in_hwc"][2]
     n, (kh, kw) = len(x), a["kernel"]
-    taps = np.stack([window for _, _, window in _windows(x, a)], axis=3).reshape(n * oh * ow, kh * kw, g, c // g)
+    windows = [window for _, _, window in _windows(x, a)]
+    taps = (windows[0] if len(windows) == 1 else np.stack(windows, axis=3)).reshape(n * oh * ow, kh * kw, g, c // g)
     if g == 1:
         acc = taps.reshape(n * oh * ow, -1) @ w.reshape(-1, f)
+    elif c == g:  # depthwise
+        acc = np.einsum("ntg,tgf->ngf", taps[..., 0], w.reshape(kh * kw, g, f // g))
     else:
         acc = np.einsum("ntgc,tcgf->ngf", taps, w.reshape(kh * kw, c // g, g, f // g))
     return _out(graph, node, _finish(graph, node, acc.reshape(n, oh, ow, f)))

@@ -244,7 +244,8 @@ def _quantize_float(x: np.ndarray, t: FixedType) -> np.ndarray | None:
     scale = math.ldexp(1.0, t.fractional)
     if not max(float(x.max()), -float(x.min())) * scale < 2.0**52:
         return None
-    r = _FLOAT_ROUNDING[t.rounding](x * scale)
+    r = x * scale
+    _FLOAT_ROUNDING[t.rounding](r, out=r)
     lo, hi = _raw_bounds(t)
     if t.overflow == "SAT_SYM" and t.signed and t.width > 1:
         lo += 1
