@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -58,29 +60,30 @@ def _files_key(paths) -> list:
     return [p.name.encode() + b"\0" + p.read_bytes() for p in paths]
 
 
+@lru_cache(maxsize=None)
+def _ap_types_key() -> str:
+    return _digest(_files_key(sorted(ap_types_dir().rglob("*.h"))))
+
+
 def precompiled_header(cxx: str) -> Path | None:
     """ap_fixed.h + ap_int.h precompiled once per compiler, flags and headers
     (~3 s, once; it then saves ~1.2 s of parsing in every translation unit).
-    Returns the header to pass with -include (its .gch beside it), or None when
-    another process is building it right now or the compiler cannot make one."""
-    headers = ap_types_dir()
-    key = _digest([cxx, *CXXFLAGS, *_files_key(sorted(headers.rglob("*.h")))])
-    folder = cache_dir() / f"pch-{key}"
-    if (folder / "hlsflow_pch.h.gch").is_file():
-        return folder / "hlsflow_pch.h"
-    tmp = cache_dir() / f"pch-{key}.building"
-    if tmp.is_dir() and time.time() - tmp.stat().st_mtime < 600:
-        return None  # being built by another process
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        _mkdir(tmp)
-        (tmp / "hlsflow_pch.h").write_text('#include "ap_fixed.h"\n#include "ap_int.h"\n')
-        built = subprocess.run([cxx, *CXXFLAGS, "-I", str(headers), "-x", "c++-header", str(tmp / "hlsflow_pch.h"),
-                                "-o", str(tmp / "hlsflow_pch.h.gch")], capture_output=True).returncode == 0
-        if built and not folder.exists():
-            os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    Returns the header to pass with -include (its .gch beside it), or None
+    when the compiler cannot make one."""
+    folder = cache_dir() / f"pch-{_digest([cxx, *CXXFLAGS, _ap_types_key()])}"
+    if not (folder / "hlsflow_pch.h.gch").is_file():
+        tmp = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=_mkdir(cache_dir())))
+        try:
+            (tmp / "hlsflow_pch.h").write_text('#include "ap_fixed.h"\n#include "ap_int.h"\n')
+            built = subprocess.run([cxx, *CXXFLAGS, "-I", str(ap_types_dir()), "-x", "c++-header",
+                                    str(tmp / "hlsflow_pch.h"), "-o", str(tmp / "hlsflow_pch.h.gch")],
+                                   capture_output=True).returncode == 0
+            if built and not folder.exists():
+                os.replace(tmp, folder)  # atomic; a concurrent build may have won (then this fails)
+        except OSError:
+            pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return folder / "hlsflow_pch.h" if (folder / "hlsflow_pch.h.gch").is_file() else None
 
 
@@ -119,8 +122,8 @@ def compile_library(project_dir: Path, name: str, progress=True) -> Path:
     bridge = project_dir / "tb" / f"{name}_bridge.cpp"
     sources = [bridge, firmware / f"{name}.cpp", project_dir / "tb" / "hlsflow_csim.h",
                *sorted(p for p in firmware.rglob("*.h") if "ap_types" not in p.parts)]
-    key = _digest([cxx, *CXXFLAGS, *(f"{p.relative_to(project_dir).as_posix()}\0".encode() + p.read_bytes()
-                                      for p in sources)])
+    key = _digest([cxx, *CXXFLAGS, _ap_types_key(), *(f"{p.relative_to(project_dir).as_posix()}\0".encode()
+                                                       + p.read_bytes() for p in sources)])
     library = cache_dir() / f"{name}-{key}.so"
     if library.is_file():
         return library
@@ -129,7 +132,8 @@ def compile_library(project_dir: Path, name: str, progress=True) -> Path:
     includes = [*(["-include", str(pch)] if pch else []), "-I", str(firmware), "-I", str(bridge.parent),
                 "-I", str(ap_types_dir())]
     instances = layer_instances((firmware / f"{name}.cpp").read_text(), (firmware / "defines.h").read_text())
-    layers_key = _files_key([firmware / "defines.h", firmware / "parameters.h", *sorted((firmware / "nnet").glob("*.h"))])
+    layers_key = [_ap_types_key(), *_files_key([firmware / "defines.h", firmware / "parameters.h",
+                                                *sorted((firmware / "nnet").glob("*.h"))])]
     work = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=_mkdir(cache_dir())))
     try:
         (work / "externs.h").write_text('#include "hlsflow_csim.h"\n#include "parameters.h"\n'
@@ -140,7 +144,8 @@ def compile_library(project_dir: Path, name: str, progress=True) -> Path:
                 f"template decltype({i}) {i};\n" for i in group)
             source = work / f"{_digest([cxx, *CXXFLAGS, text, *layers_key])}.cpp"
             source.write_text(text)
-            jobs.append(([cxx, *CXXFLAGS, "-c", *includes, str(source)], _mkdir(cache_dir() / "layers") / source.with_suffix(".o").name))
+            obj = _mkdir(cache_dir() / "layers") / source.with_suffix(".o").name
+            jobs.append(([cxx, *CXXFLAGS, "-c", *includes, str(source)], obj))
         todo = [job for job in jobs[1:] if not job[1].is_file()] + jobs[:1]  # the light main unit last
         if progress:
             print(f"hlsflow: compiling {name} with {cxx} ({len(todo)} units on {os.cpu_count() or 1} cores) ...",
@@ -169,24 +174,20 @@ def _mkdir(path: Path) -> Path:
 
 def _compile_all(jobs, log: Path, what: str) -> None:
     """Run the compile commands (each writing its object file), as many at once as there are cores."""
-    lines, failed, running, pending = [], None, [], list(jobs)
-    while pending or running:
-        while pending and len(running) < (os.cpu_count() or 1):
-            command, obj = pending.pop(0)
-            tmp = obj.with_suffix(f".{os.getpid()}.tmp")
-            running.append((subprocess.Popen([*command, "-o", str(tmp)], stdout=subprocess.PIPE,
-                                             stderr=subprocess.STDOUT, text=True), command, obj, tmp))
-        process, command, obj, tmp = running.pop(0)
-        output = process.communicate()[0]
-        lines.append(" ".join(command) + "\n" + output)
-        if process.returncode == 0:
+    def compile_one(job):
+        command, obj = job
+        tmp = obj.with_suffix(f".{os.getpid()}.tmp")
+        result = subprocess.run([*command, "-o", str(tmp)], capture_output=True, text=True)
+        if result.returncode == 0:
             os.replace(tmp, obj)
-        elif failed is None:
-            failed = command
+        return " ".join(command) + "\n" + result.stdout + result.stderr, result.returncode
+
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        results = list(pool.map(compile_one, jobs))
     _mkdir(log.parent)
-    log.write_text("".join(lines))
-    if failed is not None:
-        raise BuildError(f"{failed[0]} failed building {what} (full log: {log})")
+    log.write_text("".join(text for text, _ in results))
+    if any(code for _, code in results):
+        raise BuildError(f"{jobs[0][0][0]} failed building {what} (full log: {log})")
 
 
 class CsimLibrary:
