@@ -51,10 +51,13 @@ def _environment() -> jinja2.Environment:
     """The templates, compiled once per process and kept compiled in the user's
     cache (jinja2 compiles them in ~0.2 s, a large part of a small model's convert)."""
     compiled = cache_dir() / "templates"
-    compiled.mkdir(parents=True, exist_ok=True)
+    try:
+        compiled.mkdir(parents=True, exist_ok=True)
+    except OSError:  # no writable cache: compile them in every process
+        compiled = None
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
-        bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled)),
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled)) if compiled else None,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
