@@ -139,7 +139,7 @@ def compile_library(project_dir: Path, name: str, progress=True) -> Path:
         (work / "externs.h").write_text('#include "hlsflow_csim.h"\n#include "parameters.h"\n'
                                         + "".join(f"extern template decltype({i}) {i};\n" for i in instances))
         jobs = [([cxx, *CXXFLAGS, "-c", *includes, "-include", str(work / "externs.h"), str(bridge)], work / "main.o")]
-        for group in _split(instances, os.cpu_count() or 1):
+        for group in _split(instances, _jobs()):
             text = '#define HLSFLOW_LAYERS_ONLY\n#include "parameters.h"\n' + "".join(
                 f"template decltype({i}) {i};\n" for i in group)
             source = work / f"{_digest([cxx, *CXXFLAGS, text, *layers_key])}.cpp"
@@ -148,7 +148,7 @@ def compile_library(project_dir: Path, name: str, progress=True) -> Path:
             jobs.append(([cxx, *CXXFLAGS, "-c", *includes, str(source)], obj))
         todo = [job for job in jobs[1:] if not job[1].is_file()] + jobs[:1]  # the light main unit last
         if progress:
-            print(f"hlsflow: compiling {name} with {cxx} ({len(todo)} units on {os.cpu_count() or 1} cores) ...",
+            print(f"hlsflow: compiling {name} with {cxx} ({len(todo)} units, {_jobs()} at once) ...",
                   file=sys.stderr, flush=True)
         _compile_all(todo, project_dir / "build" / "compile.log", name)
         _run([cxx, *CXXFLAGS, "-shared", *(str(obj) for _, obj in jobs), "-o", str(work / "lib.so")],
@@ -159,6 +159,12 @@ def compile_library(project_dir: Path, name: str, progress=True) -> Path:
     if progress:
         print(f"hlsflow: compiled in {time.monotonic() - start:.1f} s", file=sys.stderr, flush=True)
     return library
+
+
+def _jobs() -> int:
+    """Compiler processes at once: one per usable core, at most 8 (each takes up to ~0.4 GB)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, 8))
 
 
 def _split(items: list, parts: int) -> list[list]:
@@ -182,7 +188,7 @@ def _compile_all(jobs, log: Path, what: str) -> None:
             os.replace(tmp, obj)
         return " ".join(command) + "\n" + result.stdout + result.stderr, result.returncode
 
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(_jobs()) as pool:
         results = list(pool.map(compile_one, jobs))
     _mkdir(log.parent)
     log.write_text("".join(text for text, _ in results))
