@@ -75,8 +75,8 @@ def _out(graph, node, y):
 
 
 def _windows(x, a, fill=0.0):
-    """For each kernel tap (i, j): the (padded) input it meets at every output
-    position, a strided view of shape (n, out_h, out_w, channels)."""
+    """For each kernel tap, in row-major order: the (padded) input it meets at
+    every output position, a strided view of shape (n, out_h, out_w, channels)."""
     t, b, l, r = a["pads"]
     x = _nhwc(x, a)
     if any(a["pads"]):
@@ -84,7 +84,7 @@ def _windows(x, a, fill=0.0):
     (oh, ow, _), (kh, kw), (sh, sw), (dh, dw) = a["out_hwc"], a["kernel"], a["strides"], a["dilation"]
     for i in range(kh):
         for j in range(kw):
-            yield i, j, x[:, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw, :]
+            yield x[:, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw, :]
 
 
 def _conv(graph, node, x):
@@ -93,7 +93,7 @@ def _conv(graph, node, x):
     a, w = node.attrs, node.params["weight"]
     g, (oh, ow, f), c = a["groups"], a["out_hwc"], a["in_hwc"][2]
     n, (kh, kw) = len(x), a["kernel"]
-    windows = [window for _, _, window in _windows(x, a)]
+    windows = list(_windows(x, a))
     taps = (windows[0] if len(windows) == 1 else np.stack(windows, axis=3)).reshape(n * oh * ow, kh * kw, g, c // g)
     if g == 1:
         acc = taps.reshape(n * oh * ow, -1) @ w.reshape(-1, f)
@@ -127,11 +127,11 @@ def _pool(graph, node, x):
     a = node.attrs
     if a["mode"] == "max":
         y = np.full((len(x), *a["out_hwc"]), -np.inf)
-        for _, _, window in _windows(x, a, -np.inf):
+        for window in _windows(x, a, -np.inf):
             np.maximum(y, window, out=y)
         return _out(graph, node, quantize(y, graph.tensors[node.outputs[0]].type))
     total = np.zeros((len(x), *a["out_hwc"]))
-    for _, _, window in _windows(x, a):
+    for window in _windows(x, a):
         total += window
     y = divide(total, pool_counts(a)[None, :, :, None], a["accum_type"], graph.tensors[node.outputs[0]].type)
     return _out(graph, node, y)

@@ -179,7 +179,7 @@ def _mkdir(path: Path) -> Path:
 
 
 def _compile_all(jobs, log: Path, what: str) -> None:
-    """Run the compile commands (each writing its object file), as many at once as there are cores."""
+    """Run the compile commands (each writing its object file), _jobs() at once."""
     def compile_one(job):
         command, obj = job
         tmp = obj.with_suffix(f".{os.getpid()}.tmp")
