@@ -2,7 +2,7 @@
 every value exactly, as no type is wider than 53 bits)."""
 import numpy as np
 
-from hlsflow.fixed import quantize, quantize_raw
+from hlsflow.fixed import quantize, quantize_affine, quantize_raw
 from hlsflow.ir import Graph
 from hlsflow.passes.precision import pool_counts
 from hlsflow.softmax import softmax_tables
@@ -58,12 +58,8 @@ def _finish(graph, node, acc):
     """Per-channel scale, bias, fused relu and the output cast of a weighted op
     (on a new float64 `acc`, changed in place)."""
     p = node.params
-    if "scale" in p:
-        acc *= p["scale"]
-    acc += p["bias"]
-    if node.attrs.get("relu"):
-        np.maximum(acc, 0, out=acc)
-    return quantize(acc, graph.tensors[node.outputs[0]].type)
+    return quantize_affine(acc, graph.tensors[node.outputs[0]].type, p.get("scale"), p["bias"],
+                           node.attrs.get("relu", False))
 
 
 def _nhwc(x, a):
@@ -76,11 +72,15 @@ def _out(graph, node, y):
 
 def _windows(x, a, fill=0.0):
     """For each kernel tap, in row-major order: the (padded) input it meets at
-    every output position, a strided view of shape (n, out_h, out_w, channels)."""
+    every output position, a strided view of shape (A, out_h, out_w, B) of the
+    (A, in_h, in_w, B) array x: samples first (A = samples, B = channels) or
+    last (A = 1, B = channels x samples)."""
     t, b, l, r = a["pads"]
-    x = _nhwc(x, a)
-    if any(a["pads"]):
-        x = np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=fill)
+    if any(a["pads"]):  # (np.pad costs 3x this)
+        n, h, w, c = x.shape
+        padded = np.full((n, t + h + b, l + w + r, c), fill, dtype=x.dtype)
+        padded[:, t:t + h, l:l + w] = x
+        x = padded
     (oh, ow, _), (kh, kw), (sh, sw), (dh, dw) = a["out_hwc"], a["kernel"], a["strides"], a["dilation"]
     for i in range(kh):
         for j in range(kw):
@@ -88,19 +88,28 @@ def _windows(x, a, fill=0.0):
 
 
 def _conv(graph, node, x):
-    """All taps side by side (im2col), then one matrix product (BLAS) when
-    ungrouped, else one einsum: exact, as every partial sum fits in 53 bits."""
+    """Exact, as every partial sum fits in 53 bits. Depthwise: one
+    multiply-add per kernel tap, samples innermost (long contiguous runs; 2x
+    faster than im2col here). Otherwise all taps side by side (im2col), then
+    one matrix product (BLAS) when ungrouped, else one einsum."""
     a, w = node.attrs, node.params["weight"]
-    g, (oh, ow, f), c = a["groups"], a["out_hwc"], a["in_hwc"][2]
+    g, (oh, ow, f), (h, iw, c) = a["groups"], a["out_hwc"], a["in_hwc"]
     n, (kh, kw) = len(x), a["kernel"]
-    windows = list(_windows(x, a))
-    taps = (windows[0] if len(windows) == 1 else np.stack(windows, axis=3)).reshape(n * oh * ow, kh * kw, g, c // g)
-    if g == 1:
-        acc = taps.reshape(n * oh * ow, -1) @ w.reshape(-1, f)
-    elif c == g:  # depthwise
-        acc = np.einsum("ntg,tgf->ngf", taps[..., 0], w.reshape(kh * kw, g, f // g))
+    x = _nhwc(x, a)
+    if c == g > 1:
+        samples_last = np.moveaxis(x, 0, -1).reshape(1, h, iw, c * n)
+        acc, product = np.zeros((2, oh, ow, g, f // g, n))
+        for window, w_tap in zip(_windows(samples_last, a), w.reshape(kh * kw, g, f // g, 1)):
+            acc += np.multiply(window.reshape(oh, ow, g, 1, n), w_tap, out=product)
+        acc = np.moveaxis(acc, -1, 0).reshape(n, oh, ow, f)
     else:
-        acc = np.einsum("ntgc,tcgf->ngf", taps, w.reshape(kh * kw, c // g, g, f // g))
+        windows = list(_windows(x, a))
+        taps = (windows[0] if len(windows) == 1 else np.stack(windows, axis=3)).reshape(n * oh * ow, kh * kw, g,
+                                                                                          c // g)
+        if g == 1:
+            acc = taps.reshape(n * oh * ow, -1) @ w.reshape(-1, f)
+        else:
+            acc = np.einsum("ntgc,tcgf->ngf", taps, w.reshape(kh * kw, c // g, g, f // g))
     return _out(graph, node, _finish(graph, node, acc.reshape(n, oh, ow, f)))
 
 
@@ -127,11 +136,11 @@ def _pool(graph, node, x):
     a = node.attrs
     if a["mode"] == "max":
         y = np.full((len(x), *a["out_hwc"]), -np.inf)
-        for window in _windows(x, a, -np.inf):
+        for window in _windows(_nhwc(x, a), a, -np.inf):
             np.maximum(y, window, out=y)
         return _out(graph, node, quantize(y, graph.tensors[node.outputs[0]].type))
     total = np.zeros((len(x), *a["out_hwc"]))
-    for window in _windows(x, a):
+    for window in _windows(_nhwc(x, a), a):
         total += window
     y = divide(total, pool_counts(a)[None, :, :, None], a["accum_type"], graph.tensors[node.outputs[0]].type)
     return _out(graph, node, y)

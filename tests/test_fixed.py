@@ -25,6 +25,7 @@ from hlsflow.fixed import (
     ROUNDING_MODES,
     FixedType,
     quantize,
+    quantize_affine,
     quantize_raw,
     representable,
 )
@@ -135,6 +136,23 @@ def test_sat_sym_never_yields_min_code():
     t = FixedType(4, 4, overflow="SAT_SYM")
     assert quantize_raw([-8.0, -100.0, 100.0, -7.0], t).tolist() == [-7, -7, 7, -7]
     assert quantize_raw([-1.0], FixedType(1, 1, overflow="SAT_SYM")).tolist() == [-1]
+
+
+@pytest.mark.parametrize("overflow", OVERFLOW_MODES)
+@pytest.mark.parametrize("rounding", ROUNDING_MODES)
+def test_quantize_affine_is_quantize_of_the_affine_map(rounding, overflow):
+    rng = np.random.default_rng(3)
+    acc = np.ldexp(rng.integers(-2**20, 2**20, (64, 6)).astype(np.float64), -9)
+    scale = np.ldexp(rng.integers(-255, 256, 6).astype(np.float64), -7)
+    bias = np.ldexp(rng.integers(-2**12, 2**12, 6).astype(np.float64), -10)
+    for t in (FixedType(8, 3, True, rounding, overflow), FixedType(6, 0, False, rounding, overflow),
+              FixedType(12, 14, True, rounding, overflow), FixedType(10, -2, True, rounding, overflow)):
+        for s in (None, scale):
+            for relu in (False, True):
+                y = acc * (1.0 if s is None else s) + bias
+                want = quantize(np.maximum(y, 0) if relu else y, t)
+                got = quantize_affine(acc.copy(), t, s, bias, relu)
+                assert np.array_equal(got, want) and np.array_equal(np.signbit(got), np.signbit(want)), (t, s, relu)
 
 
 # --------------------------------------------------------------------------- differential fuzz vs g++
@@ -345,10 +363,10 @@ def test_matches_ap_fixed(reference):
     for t, pairs in by_type.items():
         xs, refs = np.array(pairs).T
         fast_cases += fixed._quantize_float(xs, t) is not None
-        values = quantize(xs, t)
-        if not (np.array_equal(values, refs) and np.array_equal(np.signbit(values), np.signbit(refs))):
-            bad = np.flatnonzero(values != refs)[:3]
-            mismatches.append(f"quantize {_cpp_full(t)}: {xs[bad]!r} -> {values[bad]!r}, ap_fixed {refs[bad]!r}")
+        for name, values in [("quantize", quantize(xs, t)), ("quantize_affine", quantize_affine(xs.copy(), t))]:
+            if not (np.array_equal(values, refs) and np.array_equal(np.signbit(values), np.signbit(refs))):
+                bad = np.flatnonzero(values != refs)[:3]
+                mismatches.append(f"{name} {_cpp_full(t)}: {xs[bad]!r} -> {values[bad]!r}, ap_fixed {refs[bad]!r}")
     assert fast_cases >= 30, fast_cases
     assert len(lines) >= 10_000
     assert not mismatches, f"{len(mismatches)}/{len(lines)} mismatches (seed {FUZZ_SEED}):\n" + "\n".join(

@@ -17,20 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from hlsflow.backend.ap_types import ap_types_dir
+from hlsflow.backend.ap_types import csim_headers
+from hlsflow.backend.cache import cache_dir
 from hlsflow.errors import BuildError
 
 # -Wno-free-nonheap-object: GCC 12's check behind it takes minutes on the static
 # initializers of large ap_fixed weight arrays (measured: 47 s -> 5 s at -O0).
 # -DNDEBUG: ap_fixed asserts on an unused bit read in some narrowing casts.
 CXXFLAGS = ["-O1", "-std=c++14", "-DNDEBUG", "-Wno-free-nonheap-object", "-fPIC", "-pthread"]
-
-
-def cache_dir() -> Path:
-    """HLSFLOW_CACHE_DIR, else the user's cache directory."""
-    if os.environ.get("HLSFLOW_CACHE_DIR"):
-        return Path(os.environ["HLSFLOW_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hlsflow"
 
 
 def _compiler() -> str:
@@ -62,7 +56,7 @@ def _files_key(paths) -> list:
 
 @lru_cache(maxsize=None)
 def _ap_types_key() -> str:
-    return _digest(_files_key(sorted(ap_types_dir().rglob("*.h"))))
+    return _digest(_files_key(sorted(csim_headers().rglob("*.h"))))
 
 
 def precompiled_header(cxx: str) -> Path | None:
@@ -75,7 +69,7 @@ def precompiled_header(cxx: str) -> Path | None:
         tmp = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=_mkdir(cache_dir())))
         try:
             (tmp / "hlsflow_pch.h").write_text('#include "ap_fixed.h"\n#include "ap_int.h"\n')
-            built = subprocess.run([cxx, *CXXFLAGS, "-I", str(ap_types_dir()), "-x", "c++-header",
+            built = subprocess.run([cxx, *CXXFLAGS, "-I", str(csim_headers()), "-x", "c++-header",
                                     str(tmp / "hlsflow_pch.h"), "-o", str(tmp / "hlsflow_pch.h.gch")],
                                    capture_output=True).returncode == 0
             if built and not folder.exists():
@@ -130,7 +124,7 @@ def compile_library(project_dir: Path, name: str, progress=True) -> Path:
     start = time.monotonic()
     pch = precompiled_header(cxx)
     includes = [*(["-include", str(pch)] if pch else []), "-I", str(firmware), "-I", str(bridge.parent),
-                "-I", str(ap_types_dir())]
+                "-I", str(csim_headers())]
     instances = layer_instances((firmware / f"{name}.cpp").read_text(), (firmware / "defines.h").read_text())
     layers_key = [_ap_types_key(), *_files_key([firmware / "defines.h", firmware / "parameters.h",
                                                 *sorted((firmware / "nnet").glob("*.h"))])]

@@ -12,7 +12,7 @@ import jinja2
 import numpy as np
 
 from hlsflow.backend.ap_types import ap_types_dir
-from hlsflow.backend.csim import cache_dir
+from hlsflow.backend.cache import cache_dir
 from hlsflow.backend.lint import lint_project
 from hlsflow.backend.names import cpp_identifier, unique_identifiers
 from hlsflow.errors import OptionError, ProjectError
