@@ -5,8 +5,8 @@ Each measurement runs in its own process with an empty build cache. hlsflow is
 timed twice: fully cold (its one-time precompiled ap_types header is built
 inside the timed build) and with only that header present (built once per
 machine and compiler, then reused by every build; the compiled templates likewise).
-Predict and emulate times are the median of 3 calls, or one call when it takes
-over 2 s, by the same rule for both tools. hls4ml (a dev dependency) needs two shims to run on tf-keras models with numpy 2, applied in its worker
+Predict and emulate times are the median of up to 7 calls, as many as start
+within 3 s, by the same rule for both tools. hls4ml (a dev dependency) needs two shims to run on tf-keras models with numpy 2, applied in its worker
 and announced: `sys.modules["keras"] = tf_keras` (it otherwise picks its
 Keras-3 parser) and `np.product = np.prod`.
 
@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,15 +74,15 @@ def warm_machine():
     return {}
 
 
-def timed(call, x, repeats=3, single_above=2.0):
-    """Seconds of call(x): the median of `repeats` calls, or the first call
-    alone when it takes longer than `single_above` s (the same rule for both tools)."""
+def timed(call, x, most=7, budget=3.0):
+    """Seconds of call(x): the median of up to `most` calls, as many as start
+    within `budget` s (at least one); the same rule for both tools."""
     times = []
-    while len(times) < repeats and not (times and times[0] > single_above):
+    while len(times) < most and sum(times) < budget:
         start = time.perf_counter()
         call(x)
         times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+    return statistics.median(times)
 
 
 def worker_hlsflow(path, n, out):
