@@ -205,6 +205,9 @@ def quantize_raw(x, t: FixedType) -> np.ndarray:
     width <= 63, otherwise an object array of Python ints.
     """
     x = np.asarray(x, dtype=np.float64)
+    fast = _quantize_float(x, t)
+    if fast is not None:
+        return np.ldexp(fast, t.fractional).astype(np.int64)  # integers below 2**53: exact
     if not np.all(np.isfinite(x)):
         raise ValueError("quantize_raw: input contains NaN or infinity")
     with np.errstate(all="ignore"):
@@ -244,7 +247,7 @@ def _quantize_float(x: np.ndarray, t: FixedType) -> np.ndarray | None:
     scale = math.ldexp(1.0, t.fractional)
     if not max(float(x.max()), -float(x.min())) * scale < 2.0**52:
         return None
-    r = x * scale
+    r = np.multiply(x, scale, out=np.empty_like(x))  # an array also when x is 0-d
     _FLOAT_ROUNDING[t.rounding](r, out=r)
     lo, hi = _raw_bounds(t)
     if t.overflow == "SAT_SYM" and t.signed and t.width > 1:
