@@ -208,6 +208,11 @@ def quantize_raw(x, t: FixedType) -> np.ndarray:
     fast = _quantize_float(x, t)
     if fast is not None:
         return np.ldexp(fast, t.fractional).astype(np.int64)  # integers below 2**53: exact
+    return _quantize_raw_exact(x, t)
+
+
+def _quantize_raw_exact(x: np.ndarray, t: FixedType) -> np.ndarray:
+    """quantize_raw() without the float64 fast path."""
     if not np.all(np.isfinite(x)):
         raise ValueError("quantize_raw: input contains NaN or infinity")
     with np.errstate(all="ignore"):
@@ -230,28 +235,40 @@ def quantize(x, t: FixedType) -> np.ndarray:
     fast = _quantize_float(x, t)
     if fast is not None:
         return fast
-    k = quantize_raw(x, t)
+    k = _quantize_raw_exact(x, t)
     return np.ldexp(k.astype(np.float64), -t.fractional)
 
 
 _FLOAT_ROUNDING = {"TRN": np.floor, "TRN_ZERO": np.trunc, "RND_CONV": np.rint}
 
 
+def _float_path(t: FixedType) -> bool:
+    """Whether casts to ``t`` can run as float64 passes: width <= 53,
+    fractional >= 0 and a rounding mode numpy has as one function."""
+    return t.width <= 53 and t.fractional >= 0 and t.rounding in _FLOAT_ROUNDING
+
+
+def _clip_bounds(t: FixedType) -> tuple[int, int]:
+    """The mantissa range a saturating cast to ``t`` clips to (SAT_SYM drops the minimum)."""
+    lo, hi = _raw_bounds(t)
+    if t.overflow == "SAT_SYM" and t.signed and t.width > 1:
+        lo += 1
+    return lo, hi
+
+
 def _quantize_float(x: np.ndarray, t: FixedType) -> np.ndarray | None:
     """quantize() in a few float64 passes (the emulator's hot path), for the
-    common case where every step is exact: width <= 53, fractional >= 0, a
-    rounding mode numpy has as one function, and |x| * 2**fractional < 2**52.
+    common case where every step is exact: _float_path(t) and
+    |x| * 2**fractional < 2**52.
     None when the case is not covered (NaN and infinities included)."""
-    if t.width > 53 or t.fractional < 0 or t.rounding not in _FLOAT_ROUNDING or x.size == 0:
+    if not _float_path(t) or x.size == 0:
         return None
     scale = math.ldexp(1.0, t.fractional)
     if not max(float(x.max()), -float(x.min())) * scale < 2.0**52:
         return None
     r = np.multiply(x, scale, out=np.empty_like(x))  # an array also when x is 0-d
     _FLOAT_ROUNDING[t.rounding](r, out=r)
-    lo, hi = _raw_bounds(t)
-    if t.overflow == "SAT_SYM" and t.signed and t.width > 1:
-        lo += 1
+    lo, hi = _clip_bounds(t)
     if t.overflow == "WRAP":
         if r.min() < lo or r.max() > hi:  # every step exact: integers below 2**53
             r -= np.floor((r - lo) / 2.0**t.width) * 2.0**t.width
@@ -272,7 +289,7 @@ def quantize_affine(acc: np.ndarray, t: FixedType, scale=None, bias=0.0, relu: b
     two commutes with float rounding), and the rounding is applied after the
     clip to the integer bounds, which relu raises to 0 (monotone roundings that
     keep integers commute with both)."""
-    if t.overflow not in ("SAT", "SAT_SYM") or t.width > 53 or t.fractional < 0 or t.rounding not in _FLOAT_ROUNDING:
+    if t.overflow not in ("SAT", "SAT_SYM") or not _float_path(t):
         if scale is not None:
             acc *= scale
         acc += bias
@@ -280,9 +297,7 @@ def quantize_affine(acc: np.ndarray, t: FixedType, scale=None, bias=0.0, relu: b
     grid = math.ldexp(1.0, t.fractional)
     acc *= grid if scale is None else np.asarray(scale) * grid
     acc += np.asarray(bias) * grid
-    lo, hi = _raw_bounds(t)
-    if t.overflow == "SAT_SYM" and t.signed and t.width > 1:
-        lo += 1
+    lo, hi = _clip_bounds(t)
     np.clip(acc, max(lo, 0) if relu else lo, hi, out=acc)
     _FLOAT_ROUNDING[t.rounding](acc, out=acc)
     acc *= 1.0 / grid
