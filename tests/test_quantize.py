@@ -117,7 +117,7 @@ def _kernel_quantizer(layer):
 @pytest.mark.parametrize("bits", [8, 4])
 def test_qkeras_keeps_the_chosen_grids(cnn, bits):
     """QKeras recomputes auto_po2 scales from the stored kernel; it must return that kernel
-    unchanged, and no channel's peak weight may be clipped by more than the grid's step."""
+    unchanged (its own fit clipped peak weights by up to 29%)."""
     model, data = cnn
     q = hlsflow.quantize(model, weight_bits=bits, activation_bits=bits, samples=data[0],
                          config={"layers": {"dw2": {"per_channel": True}, "fc": {"per_channel": True}}})
