@@ -181,3 +181,25 @@ def test_samples_keep_quantized_models_bit_exact(tmp_path):
     logits = project.graph.nodes[-1].inputs[0]
     assert project.graph.tensors[logits].exact
     check_bit_exact(model, project, x[300:])
+
+
+@pytest.mark.parametrize("activation", ["elu", "selu", "softplus", "softsign", "tanh", "sigmoid", "hard_sigmoid",
+                                        "leaky_relu"])
+def test_float_activation_on_the_input_calibrates(activation, tmp_path):
+    """An element-wise float activation fed by the input (hls4ml's test_activations,
+    shape (8, 8, 3)) calibrates: its table's index is the calibrated input type
+    rounded to table_width bits, and argmax agreement is held to what that
+    index can resolve (near-ties of 192 inputs closer than its step cannot)."""
+    import tf_keras as keras
+
+    x_in = keras.layers.Input((8, 8, 3))
+    model = keras.Model(x_in, keras.layers.Activation(activation, name="act")(x_in))
+    x = np.random.default_rng(1).uniform(-0.5, 0.5, (1000, 8, 8, 3)).astype(np.float32)
+    project = hlsflow.convert(model, tmp_path / "prj", io_type="io_stream", samples=x)
+    summary = project.graph.meta["profile"]
+    assert max(summary["max_error"].values()) <= summary["error_target"]
+    assert summary["argmax_agreement"] >= summary["argmax_target"] >= 0.99
+    (node,) = project.graph.nodes
+    assert node.op == "table" and node.attrs["index_type"].width <= 16
+    reference = model.predict(project.cast_inputs(x), verbose=0)  # Keras on the values the hardware sees
+    assert np.abs(project.emulate(x) - reference).max() <= 0.0025 * np.ptp(reference)

@@ -339,13 +339,15 @@ def _leaky_relu(graph: Graph, node, config):
 
 def _table(graph: Graph, node, config):
     """Element-wise function by a table over every value of the input (or, for
-    an already inexact input wider than table_width, over the input rounded)."""
+    an input wider than table_width, over the input rounded: allowed where the
+    result is approximate anyway, i.e. the input is inexact or the function is
+    float in Keras; a quantized activation over a wide exact input is refused)."""
     (x,) = graph.input_tensors(node)
     (y,) = graph.output_tensors(node)
     index = FixedType(x.type.width, x.type.integer, x.type.signed)
     exact = x.exact
     if index.width > config["table_width"]:
-        if x.exact:
+        if x.exact and node.attrs["quantized"]:
             raise OptionError(f"layer {node.name!r}: a lookup table over its {x.type.width}-bit input exceeds "
                               f"table_width={config['table_width']}; quantize the input first")
         index, exact = FixedType(config["table_width"], x.type.integer, x.type.signed, "RND_CONV", "SAT"), False

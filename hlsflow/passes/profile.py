@@ -141,6 +141,7 @@ class Search:
         self.original, self.config, self.samples = original, config, samples
         self.reference, self.options = reference, options
         self.spans = {t: float(np.ptp(r)) or 1.0 for t, r in reference.items()}
+        self.argmax_target = options["argmax_target"]
         self.trials = 0
 
     def typed(self, chosen: list[Knob]) -> Graph:
@@ -166,7 +167,7 @@ class Search:
             errors, agree = self.measure(self.typed(chosen))
         except HlsflowError:  # e.g. an accumulator too wide: not a usable setting
             return False
-        return max(errors.values()) <= self.options["error_target"] and agree >= self.options["argmax_target"]
+        return max(errors.values()) <= self.options["error_target"] and agree >= self.argmax_target
 
 
 def _lowest(meets, lo: int, hi: int) -> int:
@@ -188,8 +189,7 @@ def search(found: list[Knob], trial: Search) -> list[Knob]:
         return trial.meets(found)
 
     if not uniform(WIDEST):
-        raise OptionError(f"error target {trial.options['error_target']:g} (argmax agreement "
-                          f">= {trial.options['argmax_target']:g}) not reached even with {WIDEST}-bit types")
+        _attainable_argmax(found, trial)
     uniform(_lowest(uniform, 2, WIDEST))
     for k in sorted(found, key=lambda k: -k.size):
         start = k.frac
@@ -200,6 +200,23 @@ def search(found: list[Knob], trial: Search) -> list[Knob]:
 
         k.frac = _lowest(narrower, k.floor, start)
     return found
+
+
+def _attainable_argmax(found: list[Knob], trial: Search) -> None:
+    """When the widest setting meets the error target but not the argmax target,
+    the argmax target becomes what the widest setting reaches: near-ties that no
+    type up to WIDEST bits resolves (a lookup table's index has at most
+    table_width bits, so an element-wise function of the input cannot order
+    inputs closer than its step) are not the knobs' to fix."""
+    message = (f"error target {trial.options['error_target']:g} (argmax agreement "
+               f">= {trial.options['argmax_target']:g}) not reached even with {WIDEST}-bit types")
+    try:
+        errors, agree = trial.measure(trial.typed(found))
+    except HlsflowError as exc:
+        raise OptionError(f"{message} ({exc})") from exc
+    if max(errors.values()) > trial.options["error_target"]:
+        raise OptionError(f"{message} (max error {max(errors.values()):.3g} of the output range)")
+    trial.argmax_target = agree
 
 
 def calibrate(model, original: Graph, samples, config=None) -> tuple[dict, dict]:
@@ -232,7 +249,8 @@ def calibrate(model, original: Graph, samples, config=None) -> tuple[dict, dict]
     for name, entry in config.get("layers", {}).items():
         layers.setdefault(name, {}).update(entry)
     summary = {"samples": int(len(values[base.inputs[0]])), "error_target": options["error_target"],
-               "max_error": errors, "argmax_agreement": agree, "trials": trial.trials}
+               "max_error": errors, "argmax_agreement": agree, "argmax_target": trial.argmax_target,
+               "trials": trial.trials}
     if last is not None and last.op == "softmax":
         summary["softmax_error"] = softmax_error(graph, samples)
     return {**config, "layers": layers}, summary
