@@ -203,3 +203,33 @@ def test_float_activation_on_the_input_calibrates(activation, tmp_path):
     assert node.op == "table" and node.attrs["index_type"].width <= 16
     reference = model.predict(project.cast_inputs(x), verbose=0)  # Keras on the values the hardware sees
     assert np.abs(project.emulate(x) - reference).max() <= 0.0025 * np.ptp(reference)
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+def test_separable_conv_calibrates(rank, tmp_path):
+    """A float SeparableConv1D/2D calibrates: its intermediate (no Keras tensor)
+    gets its values from the layer's depthwise part, which the layer's pointwise
+    part turns into Keras's own output."""
+    import tf_keras as keras
+
+    L = keras.layers
+    keras.utils.set_random_seed(0)
+    shape, options = ((16, 3), dict(dilation_rate=2, padding="causal")) if rank == 1 else \
+        ((9, 9, 3), dict(strides=2, padding="same"))
+    x_in = L.Input(shape)
+    layer = (L.SeparableConv1D if rank == 1 else L.SeparableConv2D)(4, 3, depth_multiplier=2, name="sep", **options)
+    model = keras.Model(x_in, L.Activation("relu", name="relu")(layer(x_in)))
+    x = np.random.default_rng(0).uniform(0, 1, (400,) + shape).astype(np.float32)
+    project = hlsflow.convert(model, tmp_path / "prj", io_type="io_stream", samples=x)
+    graph = project.graph
+    assert "sep_depthwise" in graph.meta["chosen"]
+    from hlsflow.frontend.keras import to_graph
+
+    mid = profile.record(model, to_graph(model), x, {"sep_depthwise"})["sep_depthwise"]
+    pointwise = np.einsum("n...c,cf->n...f", mid.reshape((len(x),) + tuple(layer.output.shape[1:-1]) + (-1,)),
+                          layer.pointwise_kernel.numpy()[(0,) * rank]) + layer.bias.numpy()
+    assert np.allclose(pointwise, layer(x).numpy(), atol=1e-5)
+    reference = model.predict(project.cast_inputs(x), verbose=0)
+    assert np.abs(project.emulate(x) - reference).max() <= 0.0025 * np.ptp(reference)
+    lines, ok = project.csim(progress=False)
+    assert ok, lines

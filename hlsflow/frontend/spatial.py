@@ -81,7 +81,9 @@ def _depthwise(graph, layer, inputs):
 
 def _separable(graph, layer, inputs):
     """Depthwise convolution (no bias) then a pointwise one; Keras keeps the
-    intermediate in float32, exact here while it fits float32's 24 bits."""
+    intermediate in float32, exact here while it fits float32's 24 bits. The
+    pointwise node carries the layer's name (its output is the layer's), the
+    intermediate `<layer>_depthwise` has no Keras tensor of its own."""
     (src,) = inputs
     attrs = _window(layer, graph, src, layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding)
     depthwise = layer.depthwise_kernel.numpy()
@@ -99,7 +101,7 @@ def _separable(graph, layer, inputs):
     pw = quantizers.quantized_values(pq, pointwise).reshape([1, 1] + list(pointwise.shape[-2:]))
     pw_attrs = {"in_hwc": between, "out_hwc": hwc(kf.output_shape(layer)), "kernel": [1, 1], "strides": [1, 1],
                 "dilation": [1, 1], "pads": [0, 0, 0, 0]}
-    return _add_conv(graph, layer, mid, f"{layer.name}_pointwise", pw_attrs, 1, pw, pq, pointwise.shape,
+    return _add_conv(graph, layer, mid, layer.name, pw_attrs, 1, pw, pq, pointwise.shape,
                      layer.activation)
 
 

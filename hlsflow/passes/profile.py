@@ -63,11 +63,14 @@ def integer_bits(values: np.ndarray, signed: bool, percentile: float = 100.0, ma
 
 
 def record(model, graph: Graph, samples, names) -> dict:
-    """Keras's values of the named IR tensors on the samples (float64, batch first).
-    A tensor `<layer>_linear` is that layer's output before its activation."""
+    """Keras's values of the named IR tensors on the samples (float64, batch first;
+    `graph` holds the float weights: the IR before assign_types).
+    A tensor `<layer>_linear` is that layer's output before its activation;
+    `<layer>_depthwise`, a separable convolution's intermediate, is its depthwise
+    convolution alone, computed by TensorFlow from the layer's input."""
     from hlsflow.frontend.tf_setup import import_keras
 
-    _, keras = import_keras()
+    tf, keras = import_keras()
     arrays = samples if isinstance(samples, (list, tuple)) else [samples]
     arrays = [np.asarray(a, np.float32).reshape((len(a),) + tuple(model.inputs[i].shape[1:]))
               for i, a in enumerate(arrays)]
@@ -75,22 +78,38 @@ def record(model, graph: Graph, samples, names) -> dict:
     layers = {layer.name: layer for layer in model.layers}
     direct = [n for n in names if n not in values and n in layers]
     before = [n for n in names if n not in values and n not in layers and n.endswith("_linear") and n[:-7] in layers]
-    if not direct + before:
+    parts = [n for n in names if n not in values and n not in layers and n.endswith("_depthwise")
+             and hasattr(layers.get(n[:-10]), "pointwise_kernel")]
+    if not direct + before + parts:
         return values
     probes = [layers[n].output for n in direct] + [layers[n[:-7]].input for n in before]
+    probes += [layers[n[:-10]].input for n in parts]
     results = keras.Model(model.inputs, probes).predict(arrays if len(arrays) > 1 else arrays[0], verbose=0,
                                                        batch_size=1024)
     results = results if isinstance(results, list) else [results]
     for name, r in zip(direct, results):
         values[name] = np.asarray(r, np.float64)
-    for name, x in zip(before, results[len(direct):]):
+    for name, x in zip(before, results[len(direct):len(direct) + len(before)]):
         layer = layers[name[:-7]]
         activation, layer.activation = layer.activation, keras.activations.linear
         try:
             values[name] = np.asarray(layer(x), np.float64)
         finally:
             layer.activation = activation
+    for name, x in zip(parts, results[len(direct) + len(before):]):
+        values[name] = _depthwise_part(tf, graph.producer(name), x).reshape((len(x),) + graph.tensors[name].shape)
     return values
+
+
+def _depthwise_part(tf, node, x) -> np.ndarray:
+    """The depthwise convolution of IR conv node `node` (its kernel and geometry) on
+    Keras values x, in float32 as Keras computes it."""
+    a = node.attrs
+    (h, w, c), (kh, kw), (t, b, left, right) = a["in_hwc"], a["kernel"], a["pads"]
+    x = np.pad(np.asarray(x, np.float32).reshape(len(x), h, w, c), ((0, 0), (t, b), (left, right), (0, 0)))
+    kernel = node.params["weight"].reshape(kh, kw, c, -1).astype(np.float32)  # channel c * M + m is [c, m]
+    y = tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "VALID", dilations=a["dilation"])
+    return np.asarray(y, np.float64)[:, ::a["strides"][0], ::a["strides"][1]]
 
 
 def knobs(graph: Graph, original: Graph, values: dict, options: dict) -> list[Knob]:
@@ -233,9 +252,9 @@ def calibrate(model, original: Graph, samples, config=None) -> tuple[dict, dict]
     if last is not None and last.op == "softmax" and last.outputs == base.outputs:
         checked.append(last.inputs[0])
     wanted = set(checked) | set(base.inputs) | {n.outputs[0] for n in base.nodes} | {n.inputs[0] for n in base.nodes}
-    values = record(model, base, samples, wanted)
     # float weights as the hardware uses them: after batch-norm folding, before rounding
     folded = run_passes(copy.deepcopy(original), config, until=assign_types)
+    values = record(model, folded, samples, wanted)
     found = knobs(base, folded, values, options)
     if not found:
         return config, {}
