@@ -38,10 +38,11 @@ OVERFLOW_MODES = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
 MAX_WIDTH = 64
 MAX_REPRESENTABLE_WIDTH = 20
 
+# "ap_" and "AP_" are optional (hls4ml's spelling: fixed<16,6>, ufixed<8,0,RND,SAT>, int<8>)
 _FIXED_RE = re.compile(
-    r"ap_(u?)fixed<(-?\d+),(-?\d+)(?:,AP_([A-Z_]+)(?:,AP_([A-Z_]+)(?:,0)?)?)?>"
+    r"(?:ap_)?(u?)fixed<(-?\d+),(-?\d+)(?:,(?:AP_)?([A-Z_]+)(?:,(?:AP_)?([A-Z_]+)(?:,0)?)?)?>"
 )
-_INT_RE = re.compile(r"ap_(u?)int<(\d+)>")
+_INT_RE = re.compile(r"(?:ap_)?(u?)int<(\d+)>")
 
 
 def _as_int(name: str, value) -> int:
@@ -111,7 +112,9 @@ class FixedType:
 
     @classmethod
     def parse(cls, text: str) -> FixedType:
-        """Inverse of :meth:`cpp`; also accepts explicit default modes and whitespace."""
+        """Inverse of :meth:`cpp`; also accepts explicit default modes, whitespace
+        and hls4ml's spellings (``fixed<16,6>``, modes without ``AP_``). Modes
+        left out are ap_fixed's defaults, AP_TRN and AP_WRAP."""
         compact = re.sub(r"\s+", "", str(text))
         m = _INT_RE.fullmatch(compact)
         if m:

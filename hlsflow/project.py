@@ -142,7 +142,7 @@ def typed_graph(model, samples=None, config=None, weights=None, error_target=Non
         graph.meta["profile"] = summary
     chosen = [n for n, keys in graph.meta.get("chosen", {}).items() if "output_type" in keys
               and (n in graph.inputs or graph.node(n).op != "softmax")]
-    if samples is None and chosen and not config.get("layers"):
+    if samples is None and chosen and not config.get("layers") and config.get("default_precision") is None:
         where = f"input range {config['input_range']}" if config.get("input_range") is not None else \
             f"input type {config.get('input_type', DEFAULTS['input_type'])}, no input range declared"
         warnings.warn(f"{graph.name}: float tensors ({', '.join(chosen[:4])}{', ...' if len(chosen) > 4 else ''}) "

@@ -60,10 +60,22 @@ def test_parse_accepts_explicit_defaults_and_whitespace():
     assert FixedType.parse("ap_uint<4>") == FixedType(4, 4, signed=False)
 
 
+@pytest.mark.parametrize("text, t", [
+    ("fixed<16,6>", FixedType(16, 6)), ("ufixed<8,0>", FixedType(8, 0, False)),
+    ("fixed<32,12,RND_CONV,SAT>", FixedType(32, 12, True, "RND_CONV", "SAT")),
+    ("ap_fixed<16,6,RND,AP_SAT>", FixedType(16, 6, True, "RND", "SAT")), ("int<8>", FixedType(8, 8)),
+    ("uint<3>", FixedType(3, 3, False)), ("fixed<8,3,RND_ZERO>", FixedType(8, 3, True, "RND_ZERO"))])
+def test_parse_accepts_hls4ml_spellings(text, t):
+    """hls4ml's precision strings: the ap_ prefix and AP_ of the modes are
+    optional; modes left out are AP_TRN and AP_WRAP (ap_fixed's defaults)."""
+    assert FixedType.parse(text) == t
+
+
 @pytest.mark.parametrize(
     "text",
     ["", "float", "ap_fixed<8>", "ap_int<8,3>", "ap_fixed<8,3,AP_FOO>", "ap_fixed<8,3,AP_SAT>",
-     "ap_fixed<0,0>", "ap_int<65>", "ap_fixed<8,3,AP_RND,AP_SAT,1>", "ap_fixed<8,3>x"],
+     "ap_fixed<0,0>", "ap_int<65>", "ap_fixed<8,3,AP_RND,AP_SAT,1>", "ap_fixed<8,3>x", "xfixed<8,3>",
+     "fixed<8,3,SAT>", "ac_fixed<8,3,true>"],
 )
 def test_parse_rejects(text):
     with pytest.raises(ValueError):

@@ -4,8 +4,10 @@ Accumulators come from interval analysis over the actual weights: wide enough
 that no partial sum overflows and fine enough that nothing rounds, so the only
 rounding of a layer is its output cast. Tensors QKeras leaves unquantized get
 data-free defaults here, unless config["layers"] chooses their type (the
-profiling pass writes that from samples; users override it the same way);
-those are marked inexact. Types QKeras quantizers set are never changed.
+profiling pass writes that from samples; users override it the same way) or
+config["default_precision"] states one type for all of them (hls4ml's default
+precision); those are marked inexact unless the type holds every exact value.
+Types QKeras quantizers set are never changed.
 """
 import math
 
@@ -16,6 +18,7 @@ from hlsflow.fixed import FixedType, quantize
 from hlsflow.ir import FLOAT, Graph
 
 DEFAULTS = {
+    "default_precision": None,  # e.g. "ap_fixed<16,6>": the type of every tensor, weight and bias Keras leaves float
     "strategy": "latency",  # or "resource" (see passes/hardware.py)
     "reuse_factor": 1,
     "input_type": "ap_fixed<16,6,AP_RND_CONV,AP_SAT>",  # for inputs no quantizer sets
@@ -50,6 +53,13 @@ def with_defaults(config):
     unknown = set(merged) - set(DEFAULTS) - {"layers", "quantization"}  # quantization: for `hlsflow quantize -c`
     if unknown:
         raise OptionError(f"config: unknown option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(DEFAULTS))})")
+    if merged["default_precision"] is not None:  # the stated type, unless input/softmax types are stated apart
+        stated = str(parse_type(merged["default_precision"], "default_precision"))
+        user = config or {}
+        if "input_type" not in user and user.get("input_range") is None:
+            merged["input_type"] = stated
+        if "output_type" not in user.get("softmax", {}):
+            merged["softmax"]["output_type"] = stated
     return merged
 
 
@@ -97,6 +107,20 @@ def chosen_type(config, name: str, key: str):
     return None if text is None else parse_type(text, f"layers.{name}.{key}")
 
 
+def stated_type(config, name: str, key: str):
+    """The type config["layers"][name][key] chooses, else config["default_precision"], else None."""
+    chosen = chosen_type(config, name, key)
+    if chosen is None and config.get("default_precision") is not None:
+        return parse_type(config["default_precision"], "default_precision")
+    return chosen
+
+
+def _holds(outer: FixedType, inner: FixedType) -> bool:
+    """Whether every value of `inner` is a value of `outer`."""
+    return (outer.fractional >= inner.fractional and outer.min_value <= inner.min_value
+            and inner.max_value <= outer.max_value)
+
+
 def _record_choice(graph: Graph, name: str, key: str) -> None:
     """Remember which types hlsflow chose (not a quantizer): these are what a config may override."""
     keys = graph.meta.setdefault("chosen", {}).setdefault(name, [])
@@ -138,10 +162,10 @@ def _param_type(graph, node, key, quantized, config):
     config["layers"] chooses, else keep their exact values when they fit in
     weight_width bits, else are rounded to that width."""
     values = node.params[key]
-    chosen = chosen_type(config, node.name, f"{key}_type")
+    if quantized and chosen_type(config, node.name, f"{key}_type") is not None:
+        raise OptionError(f"config layers.{node.name}.{key}_type: set by a QKeras quantizer, which hlsflow never changes")
+    chosen = None if quantized else stated_type(config, node.name, f"{key}_type")
     if chosen is not None:
-        if quantized:
-            raise OptionError(f"config layers.{node.name}.{key}_type: set by a QKeras quantizer, which hlsflow never changes")
         _record_choice(graph, node.name, f"{key}_type")
         return chosen, _round_params(node, key, chosen)
     if not quantized:
@@ -260,9 +284,14 @@ def _division(node, y, acc, count, x_exact, config):
         y.type, y.exact = FixedType(width, exact_t.integer, exact_t.signed, "RND_CONV", "SAT"), False
     else:
         y.exact = x_exact
-    g, f = y.type.fractional, acc.fractional
-    if g < f + shift and y.type.rounding != "RND_CONV":
+    if y.type.fractional < acc.fractional + shift and y.type.rounding != "RND_CONV":
         raise OptionError(f"layer {node.name!r}: a division rounds half to even only; output type {y.type}")
+    _set_quotient_type(node, acc, y.type)
+
+
+def _set_quotient_type(node, acc: FixedType, y_type: FixedType) -> None:
+    """The quotient's type: acc's bits and y_type's fractional bits (the division rounds to them)."""
+    g, f = y_type.fractional, acc.fractional
     node.attrs["quot_type"] = FixedType(acc.width + max(g - f, 0) + 1, acc.width + max(g - f, 0) + 1 - g)
     _check_width(node, node.attrs["quot_type"])
 
@@ -356,9 +385,10 @@ def _table(graph: Graph, node, config):
         codes = np.where(codes >= 2 ** (index.width - 1), codes - 2 ** index.width, codes)
     values = graph.functions[node.name](codes * index.step)
     if y.type == FLOAT:  # the table's values are quantized to this type, so a chosen one applies here
-        t = chosen_type(config, node.name, "output_type")
+        t = chosen_type(config, node.name, "output_type") if node.attrs["quantized"] else \
+            stated_type(config, node.name, "output_type")
         if t is not None:
-            exact = False
+            exact = exact and np.array_equal(quantize(values, t), values)
         else:
             try:
                 t = exact_type(values)
@@ -439,8 +469,11 @@ def assign_types(graph: Graph, config) -> Graph:
                                   "or its input's type, which hlsflow never changes")
             continue
         _record_choice(graph, node.name, "output_type")
-        if chosen is not None and chosen != free[0].type:
-            free[0].type, free[0].exact = chosen, False
+        stated = chosen if node.op == "table" else stated_type(config, node.name, "output_type")
+        if stated is not None and stated != free[0].type:
+            free[0].type, free[0].exact = stated, free[0].exact and _holds(stated, free[0].type)
+            if "quot_type" in node.attrs:
+                _set_quotient_type(node, node.attrs["accum_type"], stated)
     return graph
 
 

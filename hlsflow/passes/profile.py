@@ -245,6 +245,8 @@ def calibrate(model, original: Graph, samples, config=None) -> tuple[dict, dict]
     from hlsflow.passes.precision import assign_types
 
     config = dict(config or {})
+    if with_defaults(config)["default_precision"] is not None:  # the user states the types: nothing to choose
+        return config, {}
     options = with_defaults(config)["profile"]
     base = run_passes(copy.deepcopy(original), config)
     checked = list(base.outputs)

@@ -1,0 +1,92 @@
+"""Stated precision (issue 17, class 10): config "default_precision" is the
+type of every tensor, weight and bias Keras leaves float, as hls4ml's default
+precision is; layers.<name> overrides it per layer; accumulators stay exact
+(interval analysis) and types QKeras quantizers set never change."""
+import numpy as np
+import pytest
+
+import hlsflow
+from hlsflow.fixed import FixedType
+
+STATED = FixedType(16, 6)  # hls4ml's ap_fixed<16,6>: AP_TRN, AP_WRAP
+
+
+def float_cnn(seed=0):
+    import tf_keras as keras
+
+    L = keras.layers
+    keras.utils.set_random_seed(seed)
+    x = L.Input((8, 8, 3), name="image")
+    y = L.Conv2D(4, 3, activation="relu", name="conv")(x)
+    y = L.AveragePooling2D(3, name="avg")(y)  # 9 values per window: a division that rounds
+    y = L.Flatten(name="flat")(L.BatchNormalization(name="bn")(y))
+    y = L.Dense(16, activation="tanh", name="fc1")(y)
+    return keras.Model(x, L.Dense(5, name="fc2")(y), name="float_cnn")
+
+
+@pytest.fixture(scope="module")
+def stated_project(tmp_path_factory):
+    model = float_cnn()
+    for layer in model.layers:  # batch-norm statistics that matter
+        if layer.name == "bn":
+            rng = np.random.default_rng(3)
+            layer.set_weights([rng.uniform(0.5, 2, 4), rng.uniform(-1, 1, 4), rng.uniform(0, 1, 4),
+                               rng.uniform(0.5, 2, 4)])
+    config = {"default_precision": "fixed<16,6>",
+              "layers": {"fc2": {"output_type": "ap_fixed<24,10,AP_RND_CONV,AP_SAT>", "weight_type": "ap_fixed<10,2>"}}}
+    x = np.random.default_rng(0).uniform(-2, 2, (300, 8, 8, 3)).astype(np.float32)
+    project = hlsflow.convert(model, tmp_path_factory.mktemp("stated") / "prj", samples=x, config=config)
+    return model, project, x
+
+
+def test_every_float_type_is_the_stated_one(stated_project):
+    _, project, _ = stated_project
+    g = project.graph
+    assert "profile" not in g.meta  # samples given, but nothing is calibrated
+    assert g.tensors["image"].type == STATED
+    assert g.tensors["fc2"].type == FixedType.parse("ap_fixed<24,10,AP_RND_CONV,AP_SAT>")
+    assert g.node("fc2").attrs["weight_type"] == FixedType(10, 2)
+    for node in g.nodes:
+        for t in node.outputs:
+            if t != "fc2":
+                assert g.tensors[t].type == STATED, (t, g.tensors[t].type)
+        for key in ("weight_type", "bias_type"):
+            if key in node.attrs and (node.name, key) != ("fc2", "weight_type"):
+                assert node.attrs[key] == STATED, (node.name, key)
+        if "accum_type" in node.attrs:  # exact sums, wider than the stated type
+            assert node.attrs["accum_type"].width > 16 and node.attrs["accum_type"].overflow == "WRAP"
+    table = next(n for n in g.nodes if n.op == "table")
+    assert np.array_equal(table.params["table"], np.floor(table.params["table"] * 2 ** 10) / 2 ** 10)
+
+
+def test_stated_types_match_keras_and_csim(stated_project):
+    model, project, x = stated_project
+    reference = model.predict(project.cast_inputs(x), verbose=0)
+    emulated = project.emulate(x)
+    np.testing.assert_allclose(emulated, reference, atol=0.05)  # hls4ml's tests allow 2-5 % at 16 bits
+    assert np.array_equal(project.predict(x), emulated)
+    lines, ok = project.csim(progress=False)
+    assert ok, lines
+
+
+def test_quantizer_types_never_change_and_exact_values_stay_exact(tmp_path):
+    """A QDense with a quantized_relu keeps its quantizer's type; a QDense output
+    without a quantizer takes the stated type, and stays exact (bit-exact with
+    Keras) when that type holds every value of its exact type."""
+    import tf_keras as keras
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+
+    from conftest import check_outputs_bit_exact
+
+    keras.utils.set_random_seed(0)
+    q = dict(kernel_quantizer=quantized_bits(4, 0, alpha=1), bias_quantizer=quantized_bits(4, 0, alpha=1))
+    model = keras.Sequential([keras.layers.InputLayer((6,)), QActivation(quantized_bits(6, 2), name="xq"),
+                              QDense(8, name="d1", **q), QActivation(quantized_relu(4, 1), name="r1"),
+                              QDense(3, name="d2", **q)])
+    project = hlsflow.convert(model, tmp_path / "q", config={"default_precision": "ap_fixed<32,12>"})
+    g = project.graph
+    assert g.tensors["r1"].type == FixedType(4, 1, False, "RND_CONV", "SAT")
+    assert g.tensors["d2"].type == FixedType(32, 12) and g.tensors["d2"].exact
+    check_outputs_bit_exact(model, project, np.random.default_rng(1).uniform(-4, 4, (500, 6)).astype(np.float32))
+    narrow = hlsflow.convert(model, tmp_path / "n", config={"default_precision": "ap_fixed<6,3>"})
+    assert narrow.graph.tensors["d2"].type == FixedType(6, 3) and not narrow.graph.tensors["d2"].exact
