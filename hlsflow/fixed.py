@@ -35,7 +35,7 @@ import numpy as np
 ROUNDING_MODES = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_MIN_INF", "RND_INF", "RND_CONV")
 OVERFLOW_MODES = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
 
-MAX_WIDTH = 64
+MAX_WIDTH = 1024  # ap_fixed's default AP_INT_MAX_W; beyond 64 bits, mantissas are Python ints
 MAX_REPRESENTABLE_WIDTH = 20
 
 # "ap_" and "AP_" are optional (hls4ml's spelling: fixed<16,6>, ufixed<8,0,RND,SAT>, int<8>)
@@ -214,10 +214,69 @@ def quantize_raw(x, t: FixedType) -> np.ndarray:
     return _quantize_raw_exact(x, t)
 
 
+def _quantize_raw_wide(x: np.ndarray, t: FixedType) -> np.ndarray:
+    """quantize_raw() for widths beyond 64 bits: each value's exact integer ratio, in Python ints."""
+    out = np.empty(x.shape, dtype=object)
+    flat = out.reshape(-1)
+    for i, v in enumerate(x.ravel().tolist()):
+        num, den = v.as_integer_ratio()  # den is a power of two
+        flat[i] = cast_mantissa(num, den.bit_length() - 1, t)
+    return out
+
+
+def cast_mantissa(k: int, frac: int, t: FixedType) -> int:
+    """Mantissa in `t` of the value k * 2**-frac (Python ints, any width): rounding
+    on the exact value, then overflow, as ap_fixed's conversions do."""
+    shift = frac - t.fractional
+    if shift <= 0:
+        q = k << -shift
+    else:
+        q = k >> shift  # floor
+        rest, half = k - (q << shift), 1 << (shift - 1)
+        tie = rest == half
+        q += {
+            "TRN": False,
+            "TRN_ZERO": rest > 0 and k < 0,
+            "RND": rest >= half,
+            "RND_ZERO": rest > half or (tie and k < 0),
+            "RND_MIN_INF": rest > half,
+            "RND_INF": rest > half or (tie and k > 0),
+            "RND_CONV": rest > half or (tie and q & 1 == 1),
+        }[t.rounding]
+    lo, hi = _raw_bounds(t)
+    if t.overflow == "WRAP":
+        return (q - lo) % (1 << t.width) + lo
+    if t.overflow == "SAT_ZERO":
+        return q if lo <= q <= hi else 0
+    lo, hi = _clip_bounds(t)
+    return min(max(q, lo), hi)
+
+
+def quantize_mantissas(k, frac: int, t: FixedType) -> np.ndarray:
+    """cast_mantissa() over an array of integer mantissas (int64 or Python ints): an object array."""
+    return np.frompyfunc(lambda v: cast_mantissa(int(v), frac, t), 1, 1)(np.asarray(k, dtype=object))
+
+
+def quantize_affine_exact(x, x_type: FixedType, w, w_type: FixedType, b, b_type: FixedType, t: FixedType,
+                          relu: bool = False) -> np.ndarray:
+    """quantize(relu?(x * w + b), t) for x, w, b holding values of their types,
+    exact at any width: ap_fixed's full-precision x * w + b, cast once, computed
+    on Python-int mantissas (for sums wider than float64's 53 bits; slow)."""
+    kx, kw, kb = (quantize_raw(v, vt).astype(object) for v, vt in ((x, x_type), (w, w_type), (b, b_type)))
+    product = x_type.fractional + w_type.fractional
+    frac = max(product, b_type.fractional)
+    k = kx * kw * (1 << (frac - product)) + kb * (1 << (frac - b_type.fractional))
+    if relu:
+        k = np.where((k > 0).astype(bool), k, 0)
+    return np.ldexp(quantize_mantissas(k, frac, t).astype(np.float64), -t.fractional) + 0.0
+
+
 def _quantize_raw_exact(x: np.ndarray, t: FixedType) -> np.ndarray:
     """quantize_raw() without the float64 fast path."""
     if not np.all(np.isfinite(x)):
         raise ValueError("quantize_raw: input contains NaN or infinity")
+    if t.width > 64:
+        return _quantize_raw_wide(x, t)
     with np.errstate(all="ignore"):
         y = np.ldexp(x, t.fractional)  # exact unless it overflows (inf) or underflows
         # Every 0 < |y| < 0.5 rounds like +-0.25; this also repairs underflowed y.

@@ -26,6 +26,7 @@ from hlsflow.fixed import (
     FixedType,
     quantize,
     quantize_affine,
+    quantize_affine_exact,
     quantize_raw,
     representable,
 )
@@ -74,7 +75,7 @@ def test_parse_accepts_hls4ml_spellings(text, t):
 @pytest.mark.parametrize(
     "text",
     ["", "float", "ap_fixed<8>", "ap_int<8,3>", "ap_fixed<8,3,AP_FOO>", "ap_fixed<8,3,AP_SAT>",
-     "ap_fixed<0,0>", "ap_int<65>", "ap_fixed<8,3,AP_RND,AP_SAT,1>", "ap_fixed<8,3>x", "xfixed<8,3>",
+     "ap_fixed<0,0>", "ap_int<1025>", "ap_fixed<8,3,AP_RND,AP_SAT,1>", "ap_fixed<8,3>x", "xfixed<8,3>",
      "fixed<8,3,SAT>", "ac_fixed<8,3,true>"],
 )
 def test_parse_rejects(text):
@@ -92,7 +93,7 @@ def test_json_round_trip():
     "kwargs, field",
     [
         (dict(width=0, integer=0), "width"),
-        (dict(width=65, integer=0), "width"),
+        (dict(width=1025, integer=0), "width"),
         (dict(width=8.0, integer=0), "width"),
         (dict(width=8, integer=True), "integer"),
         (dict(width=8, integer="3"), "integer"),
@@ -384,3 +385,108 @@ def test_matches_ap_fixed(reference):
     assert not mismatches, f"{len(mismatches)}/{len(lines)} mismatches (seed {FUZZ_SEED}):\n" + "\n".join(
         mismatches[:20]
     )
+
+
+# --------------------------------------------------------------------------- wide values vs g++
+# Types beyond 64 bits (Python-int mantissas): casts from double, and the
+# full-precision x * w + b of a batch normalization cast once, as the C++ computes it.
+
+_WIDE_PRELUDE = r"""
+#include <ap_fixed.h>
+#include <cstdint>
+#include <cstring>
+#include <string>
+typedef std::string (*wide)(uint64_t, uint64_t, uint64_t);
+template <class T> std::string hex(const T &v) { ap_uint<T::width> r = v.range(T::width - 1, 0); return r.to_string(16); }
+template <class T> std::string cast(uint64_t a, uint64_t, uint64_t) { double d; std::memcpy(&d, &a, 8); T v = d; return hex(v); }
+template <class X, class W, class B, class T, bool RELU> std::string affine(uint64_t a, uint64_t b, uint64_t c) {
+  X x; W w; B s; x.setBits(a); w.setBits(b); s.setBits(c);
+  T y;
+  if (RELU && x * w + s < 0) y = 0; else y = x * w + s;
+  return hex(y);
+}
+"""
+
+_WIDE_MAIN = r"""
+#include <cstdint>
+#include <cstdio>
+#include <string>
+typedef std::string (*wide)(uint64_t, uint64_t, uint64_t);
+%(decls)s
+static const wide *const TABLES[] = {%(tables)s};
+int main() {
+  unsigned long long i, a, b, c;
+  while (std::scanf("%%llu %%llu %%llu %%llu", &i, &a, &b, &c) == 4)
+    std::printf("%%s\n", TABLES[i / %(chunk)d][i %% %(chunk)d](a, b, c).c_str());
+}
+"""
+
+
+def _wide_cases():
+    """Fixed lists of casts (double -> a type of 65..200 bits) and affine maps
+    (x * w + b of up to 53-bit types, sums of 60..150 bits, cast to <= 53 bits)."""
+    rnd = random.Random(4321)
+    pairs = [(q, o) for q in ROUNDING_MODES for o in OVERFLOW_MODES]
+    casts = [FixedType(rnd.randint(65, 200), rnd.randint(-20, 150), rnd.random() < 0.7, q, o) for q, o in pairs[::2]]
+    affine = []
+    for q, o in pairs[1::2]:  # every rounding mode, each overflow mode in one of the two lists
+        x, w = (FixedType(rnd.randint(24, 53), rnd.randint(-4, 12), rnd.random() < 0.7) for _ in range(2))
+        b = FixedType(rnd.randint(8, 53), rnd.randint(-4, 14))
+        out = FixedType(rnd.randint(2, 53), rnd.randint(-2, 16), rnd.random() < 0.6, q, o)
+        affine.append((x, w, b, out, rnd.random() < 0.3))
+    return casts, affine
+
+
+@pytest.fixture(scope="module")
+def wide_reference():
+    casts, affine = _wide_cases()
+    cpp = [f"&cast<{_cpp_full(t)} >" for t in casts]
+    cpp += [f"&affine<{_cpp_full(x)}, {_cpp_full(w)}, {_cpp_full(b)}, {_cpp_full(t)}, {'true' if r else 'false'}>"
+            for x, w, b, t, r in affine]
+    chunk = -(-len(cpp) // N_UNITS)
+    units = {f"wide{u}.cpp": f"{_WIDE_PRELUDE}\nextern const wide WIDE{u}[] = {{\n" + ",\n".join(
+        cpp[u * chunk:(u + 1) * chunk]) + "\n};\n" for u in range(N_UNITS)}
+    units["main.cpp"] = _WIDE_MAIN % {"decls": "\n".join(f"extern const wide WIDE{u}[];" for u in range(N_UNITS)),
+                                      "tables": ", ".join(f"WIDE{u}" for u in range(N_UNITS)), "chunk": chunk}
+    exe = _build(units, ap_types_dir())
+
+    def run(lines):
+        out = subprocess.run([str(exe)], input="\n".join(lines) + "\n", capture_output=True, text=True,
+                             check=True).stdout.split()
+        assert len(out) == len(lines)
+        return [int(v, 16) for v in out]
+
+    return casts, affine, run
+
+
+def _random_mantissa(t, rnd):
+    lo, hi = _raw_bounds(t)
+    return rnd.choice([lo, hi, 0, rnd.randint(lo, hi), rnd.randint(lo, hi), rnd.randint(lo // 64, hi // 64)])
+
+
+def test_wide_values_match_ap_fixed(wide_reference):
+    casts, affine, run = wide_reference
+    rnd = random.Random(FUZZ_SEED)
+    lines, expected, what = [], [], []
+    for index, t in enumerate(casts):
+        xs = _fuzz_values(t, rnd, 40)
+        lines += [f"{index} {_double_bits(v)} 0 0" for v in xs]
+        expected += [int(k) for k in quantize_raw(np.array(xs), t)]
+        what += [f"{_cpp_full(t)} <- {v!r}" for v in xs]
+    for index, (x, w, b, t, relu) in enumerate(affine, len(casts)):
+        ks = np.array([[_random_mantissa(v, rnd) for v in (x, w, b)] for _ in range(40)], dtype=object)
+        values = [np.ldexp(ks[:, j].astype(np.float64), -v.fractional) for j, v in enumerate((x, w, b))]
+        got = quantize_affine_exact(values[0], x, values[1], w, values[2], b, t, relu)
+        assert all(v.bit_length() <= 53 or v == 0 for v in ks.ravel())  # exact as float64
+        lines += [f"{index} {' '.join(str(int(k) % 2**64) for k in row)}" for row in ks]
+        expected += [int(v) for v in np.ldexp(got, t.fractional)]
+        what += [f"{_cpp_full(t)} <- {x}*{w}+{b} relu={relu} {list(row)}" for row in ks]
+    assert sum(max(x.fractional + w.fractional, b.fractional) + max(x.integer + w.integer, b.integer) > 64
+               for x, w, b, _, _ in affine) >= 10  # most sums are wider than 64 bits
+    mismatches = []
+    for line, want, bits, text in zip(lines, expected, run(lines), what):
+        t = casts[int(line.split()[0])] if int(line.split()[0]) < len(casts) else affine[int(line.split()[0]) - len(casts)][3]
+        ref = bits - (1 << t.width) if t.signed and bits >> (t.width - 1) else bits
+        if ref != want:
+            mismatches.append(f"{text}: ap_fixed {ref}, hlsflow {want}")
+    assert not mismatches, f"{len(mismatches)}/{len(lines)} mismatches:\n" + "\n".join(mismatches[:20])
