@@ -1,10 +1,11 @@
 """Numpy executor of the IR, bit-exact with the generated C++ (float64 holds
-every value exactly, as no type is wider than 53 bits)."""
+every value exactly, as no tensor is wider than 53 bits; a scale-shift's wider
+x * w + b is computed on integer mantissas)."""
 from functools import lru_cache
 
 import numpy as np
 
-from hlsflow.fixed import quantize, quantize_affine, quantize_raw
+from hlsflow.fixed import quantize, quantize_affine, quantize_affine_exact, quantize_raw
 from hlsflow.ir import Graph
 from hlsflow.passes.precision import pool_counts
 from hlsflow.softmax import softmax_tables
@@ -127,7 +128,13 @@ def _conv(graph, node, x):
 
 
 def _scale_shift(graph, node, x):
-    return _finish(graph, node, x * node.params["weight"])
+    a = node.attrs
+    if a["accum_type"].width <= 53:
+        return _finish(graph, node, x * node.params["weight"])
+    # x * w + b wider than float64's mantissa: exact on integer mantissas, as ap_fixed computes it
+    return quantize_affine_exact(x, graph.tensors[node.inputs[0]].type, node.params["weight"], a["weight_type"],
+                                 node.params["bias"], a["bias_type"], graph.tensors[node.outputs[0]].type,
+                                 a.get("relu", False))
 
 
 def divide(total, count, acc_t, y_t):

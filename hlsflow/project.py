@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hlsflow import boundary
 from hlsflow.backend import csim, writer
 from hlsflow.emulate import cast_inputs, emulate
 from hlsflow.errors import OptionError, ProjectError
@@ -102,8 +103,9 @@ class Project:
                                 for t in self.graph.outputs])
         logits_ref = np.loadtxt(tb / "logits.txt", ndmin=2) if softmax else None
         logits_exact = softmax and self.graph.tensors[self._logits_tensor()].exact
+        flags = np.loadtxt(tb / "boundary.txt", ndmin=1).astype(bool) if (tb / "boundary.txt").is_file() else None
         return csim.summary(out, reference, exact, lg if softmax else None, logits_ref, logits_exact,
-                            self.graph.tensors[self.graph.outputs[0]].size, softmax)
+                            self.graph.tensors[self.graph.outputs[0]].size, softmax, flags)
 
 
 def convert(model, output_dir, backend: str = "vitis", io_type: str = "io_parallel", samples=None, config=None,
@@ -180,6 +182,9 @@ def reference_data(model, graph: Graph, samples=None) -> dict:
     logits = keras_logits(model, keras_in)
     if logits is not None:
         data["logits"] = logits
+    flags = boundary.flags(graph, cast)  # rows where Keras's float32 rounding may cross a quantization step
+    if flags is not None:
+        data["boundary"] = flags.astype(np.float64)[:, None]
     return data
 
 

@@ -242,10 +242,14 @@ class ProgressBar:
             print(file=sys.stderr, flush=True)
 
 
+BOUNDARY_LINE = "csim: {} boundary cases (float32 rounding at a quantization step)"
+
+
 def summary(outputs: np.ndarray, reference: np.ndarray, exact_columns: np.ndarray,
             logits: np.ndarray | None, logits_reference: np.ndarray | None, logits_exact: bool,
-            first_output_size: int, probabilities: bool) -> tuple[list[str], bool]:
-    """The testbench's summary lines (same text as `make csim`) and whether all exact values match."""
+            first_output_size: int, probabilities: bool, boundary: np.ndarray | None = None) -> tuple[list[str], bool]:
+    """The testbench's summary lines (same text as `make csim`) and whether all exact values match,
+    except on rows flagged in `boundary` (tb_data/boundary.txt: hlsflow.boundary), counted apart."""
     same = np.all(outputs[:, exact_columns] == reference[:, exact_columns], axis=1)
     if logits is not None and logits_exact:
         same &= np.all(logits == logits_reference, axis=1)
@@ -253,6 +257,10 @@ def summary(outputs: np.ndarray, reference: np.ndarray, exact_columns: np.ndarra
     lines = []
     if exact_columns.any() or (logits is not None and logits_exact):
         lines.append(f"csim: {int(same.sum())}/{n} bit-exact" + (" (logits)" if logits is not None and logits_exact else ""))
+    if boundary is not None:
+        cases = ~same & boundary
+        lines.append(BOUNDARY_LINE.format(int(cases.sum())))
+        same |= cases
     if not exact_columns.all():
         approx = ~exact_columns
         error = float(np.max(np.abs(outputs[:, approx] - reference[:, approx]))) if n else 0.0

@@ -236,11 +236,12 @@ def _batchnorm(graph, layer, inputs):
     beta = value("beta", "beta_quantizer_internal", 0.0)
     mean = value("moving_mean", "mean_quantizer_internal", 0.0)
     variance = value("moving_variance", "variance_quantizer_internal", 1.0)
-    scale = gamma / np.sqrt(variance + float(layer.epsilon))
+    scale = gamma / np.sqrt(variance + float(np.float32(layer.epsilon)))  # Keras adds epsilon in float32
     graph.add_tensor(layer.name, graph.tensors[src].shape)
+    # mean and beta: what Keras's float32 rounding errors scale with (hlsflow.boundary)
     graph.add_node(layer.name, "scale_shift", [src], [layer.name],
                    {"weight_quantized": False, "bias_quantized": False},
-                   {"weight": scale, "bias": beta - mean * scale})
+                   {"weight": scale, "bias": beta - mean * scale, "mean": mean, "beta": beta})
     return layer.name
 
 

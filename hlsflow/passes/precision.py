@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from hlsflow import boundary
 from hlsflow.errors import OptionError
 from hlsflow.fixed import FixedType, quantize
 from hlsflow.ir import FLOAT, Graph
@@ -40,7 +41,9 @@ DEFAULTS = {
         "percentile": 100.0,  # of |values|: below 100, rarer outliers saturate
     },
 }
-EXACT_LIMIT = 53  # widest type the float64 emulator holds exactly
+EXACT_LIMIT = 53  # widest tensor the float64 emulator holds exactly
+BATCHNORM_BITS = 32  # a batch normalization between quantizers: its scale and shift to this many bits (float32: 24)
+STEP_INPUT_WIDTH = 40  # ... and its result, rounded to this width where it goes to STEP_OPS unquantized
 SOFTMAX_KEYS = ("index_type", "exp_type", "inv_frac", "inv_type", "output_type")
 LAYER_KEYS = ("output_type", "weight_type", "bias_type", "strategy", "reuse_factor") + SOFTMAX_KEYS
 
@@ -202,8 +205,15 @@ def _linear(graph: Graph, node, config):
     """dense, conv, scale_shift: sum of products plus bias, exact until the output cast."""
     (x,) = graph.input_tensors(node)
     (y,) = graph.output_tensors(node)
-    wt, w_exact = _param_type(graph, node, "weight", node.attrs["weight_quantized"], config)
-    bt, b_exact = _param_type(graph, node, "bias", node.attrs["bias_quantized"], config)
+    between = _between_quantizers(graph, node, config)
+    if between:
+        wt, bt = _batchnorm_parameters(node, x.type)
+        w_exact = b_exact = True
+    else:
+        wt, w_exact = _param_type(graph, node, "weight", node.attrs["weight_quantized"], config)
+        bt, b_exact = _param_type(graph, node, "bias", node.attrs["bias_quantized"], config)
+    for key in ("mean", "beta"):  # a batch normalization's statistics: used by _batchnorm_parameters only
+        node.params.pop(key, None)
     w, b = _columns(node), node.params["bias"]
     scale = node.params.get("scale")
     # Each product x*w lies in [min(lo*w, hi*w), max(...)]; partial sums stay
@@ -227,12 +237,53 @@ def _linear(graph: Graph, node, config):
     if node.attrs.get("relu"):
         lo, hi = np.maximum(lo, 0), np.maximum(hi, 0)
     node.attrs.update(weight_type=wt, bias_type=bt, accum_type=acc)
-    exact = x.exact and w_exact and b_exact and not node.attrs.get("inexact") and node.op != "scale_shift"
+    exact = x.exact and w_exact and b_exact and not node.attrs.get("inexact") and (node.op != "scale_shift" or between)
+    if between and y.type == FLOAT:  # for STEP_OPS: exact, or rounded far below float32's precision
+        t = type_for_interval(float(lo.min()), float(hi.max()), frac)
+        y.type = t if t.width <= STEP_INPUT_WIDTH else FixedType(STEP_INPUT_WIDTH, t.integer, t.signed, "RND_CONV", "SAT")
+        node.attrs["step_input"] = True
     if y.type == FLOAT:
         y.type, y.exact = _result_type(float(lo.min()), float(hi.max()), frac, exact, config)
     else:
         y.exact = exact
-    _check_width(node, acc, y.type)
+    # a scale-shift's x * w + b is exact at any width (ap_fixed's full precision; Python ints in the emulator)
+    _check_width(node, *((y.type,) if node.op == "scale_shift" else (acc, y.type)))
+
+
+def _between_quantizers(graph: Graph, node, config) -> bool:
+    """Whether a node is a float batch normalization between quantizers: a
+    scale_shift whose input is exact and whose result only a quantizer takes (a
+    fused one, or STEP_OPS), with no type stated for it in config["layers"]."""
+    stated = ("output_type", "weight_type", "bias_type")
+    if node.op != "scale_shift" or any(chosen_type(config, node.name, k) is not None for k in stated):
+        return False
+    (x,), (y,) = graph.input_tensors(node), graph.output_tensors(node)
+    if not x.exact:
+        return False
+    users = graph.consumers(y.name)
+    return y.type != FLOAT or (bool(users) and y.name not in graph.outputs
+                                and all(u.op in boundary.STEP_OPS for u in users))
+
+
+def _batchnorm_parameters(node, x_type: FixedType) -> tuple[FixedType, FixedType]:
+    """Types of a batch normalization between quantizers, its scale and shift
+    rounded to them, and the bound of Keras's float32 error (hlsflow.boundary):
+    the scale to BATCHNORM_BITS bits, the shift to as many or to the grid of the
+    products x * scale, whichever is coarser."""
+    p = node.params
+    w_real, b_real = p["weight"], p["bias"]
+    wt = rounded_type(w_real, BATCHNORM_BITS)
+    if np.any(b_real):
+        shift = rounded_type(b_real, BATCHNORM_BITS)
+        frac = max(min(shift.fractional, x_type.fractional + wt.fractional), 1 - shift.integer)
+        bt = FixedType(shift.integer + frac, shift.integer, True, "RND_CONV", "SAT")
+    else:
+        bt = exact_type(b_real)
+    p["weight"], p["bias"] = quantize(w_real, wt), quantize(b_real, bt)
+    p["keras_error_const"], p["keras_error_slope"] = boundary.batchnorm_bound(
+        w_real, b_real, p["mean"], p["beta"], p["weight"], p["bias"])
+    node.attrs["between_quantizers"] = True
+    return wt, bt
 
 
 def _check_width(node, *types):
@@ -463,7 +514,7 @@ def assign_types(graph: Graph, config) -> Graph:
         free = [t for t in graph.output_tensors(node) if t.type == FLOAT]
         TYPE_RULES[node.op](graph, node, config)
         chosen = chosen_type(config, node.name, "output_type")
-        if node.op == "softmax" or not free or not _computes(graph, node):
+        if node.op == "softmax" or not free or not _computes(graph, node) or node.attrs.get("between_quantizers"):
             if chosen and node.op != "softmax":
                 raise OptionError(f"config layers.{node.name}.output_type: its type is set by a QKeras quantizer "
                                   "or its input's type, which hlsflow never changes")
