@@ -30,6 +30,7 @@ SLACK = 1.0 + 2.0 ** -40  # this module's own float64 roundings
 # result may go to them unrounded, and they are flagged by their own op at value -+ E.
 STEP_OPS = ("quantize",)
 MOVES = ("reshape", "transpose", "pad", "upsample")  # errors move with the values
+CASTS = ("dense", "conv", "scale_shift")  # ops whose output cast may be a fused quantizer's
 
 
 def batchnorm_bound(w_real, b_real, mean, beta, w, b) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +67,7 @@ def flags(graph: Graph, cast: list) -> np.ndarray | None:
             flagged |= _differ(_ops()[node.op](graph, node, x - error), _ops()[node.op](graph, node, x + error))
         elif node.attrs.get("step_input"):  # a batch normalization's result, rounded finely, for STEP_OPS
             errors[out] = (error + U * np.abs(values[out])) * SLACK + y.type.step
-        elif out in chosen:  # an exact value (its type holds it): Keras's may differ
+        elif node.op not in CASTS or out in chosen:  # a value computed exactly: Keras's may differ
             errors[out] = error
         else:  # the output cast is a quantizer's
             pre, slack = _before_cast(graph, node, xs)

@@ -126,8 +126,9 @@ def test_csim_counts_boundary_cases_apart_and_fails_on_real_mismatches(qbn, tmp_
 
 def test_batchnorm_after_a_wide_qdense(tmp_path):
     """A float BatchNormalization after a QDense with 'auto' ternary weights (hls4ml's
-    test_btnn): the exact x * w + b needs 59 (float result) and 75 bits (before a
-    quantized_relu); the emulator equals the C++ and QKeras, but for flagged samples."""
+    test_btnn): the exact x * w + b needs 59 (float result) and 75 bits (after a
+    float ReLU and a quantized_relu); the emulator equals the C++ and QKeras, but
+    for flagged samples (Keras's float32 error of the dense carried through the ReLU)."""
     import tf_keras as keras
     from qkeras import QActivation, QDense, quantized_bits, quantized_relu, ternary
 
@@ -135,7 +136,8 @@ def test_batchnorm_after_a_wide_qdense(tmp_path):
     x_in = keras.layers.Input((10,))
     dense = QDense(10, kernel_quantizer=ternary(alpha="auto"), bias_quantizer=quantized_bits(5, 2), name="dense")(x_in)
     outputs = [keras.layers.BatchNormalization(name="bn_float")(dense),
-               QActivation(quantized_relu(4, 1), name="relu")(keras.layers.BatchNormalization(name="bn")(dense))]
+               QActivation(quantized_relu(4, 1), name="relu")(
+                   keras.layers.BatchNormalization(name="bn")(keras.layers.ReLU(name="float_relu")(dense)))]
     model = keras.Model(x_in, outputs)
     rng = np.random.default_rng(0)
     for name in ("bn_float", "bn"):
