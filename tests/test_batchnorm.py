@@ -159,3 +159,29 @@ def test_batchnorm_after_a_wide_qdense(tmp_path):
     assert not np.any(differ & ~boundary.flags(graph, [cast])) and differ.mean() <= 0.01
     lines, ok = project.csim(progress=False)
     assert ok, lines
+
+
+def test_batchnorm_result_for_two_quantizers(tmp_path):
+    """A batch normalization whose result two quantizers take (not fused): it is
+    held exactly enough (a 40-bit rounding of the exact sum) in a tensor of its
+    own, and each quantizer's output equals QKeras's but for flagged samples."""
+    import tf_keras as keras
+    from qkeras import QActivation, quantized_bits, quantized_relu
+
+    keras.utils.set_random_seed(3)
+    x_in = keras.layers.Input((16,))
+    bn = keras.layers.BatchNormalization(name="bn")(QActivation(quantized_bits(16, 4), name="xq")(x_in))
+    model = keras.Model(x_in, [QActivation(quantized_relu(4, 1), name="r")(bn),
+                               QActivation(quantized_bits(6, 2), name="q")(bn)])
+    rng = np.random.default_rng(0)
+    model.get_layer("bn").set_weights([rng.uniform(0.5, 2, 16), rng.uniform(-1, 1, 16), rng.uniform(-1, 1, 16),
+                                       rng.uniform(0.2, 3, 16)])
+    project = hlsflow.convert(model, tmp_path / "prj", io_type="io_stream")
+    node, t = project.graph.node("bn"), project.graph.tensors["bn"]
+    assert node.attrs["step_input"] and t.exact and t.type.width == 40
+    x = rng.normal(0, 4, (5000, 16)).astype(np.float32)
+    emulated, predicted, reference = project.emulate(x), project.predict(x), model.predict(x, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(predicted, emulated))
+    differ = np.any(reference[0] != emulated[0], axis=1) | np.any(reference[1] != emulated[1], axis=1)
+    flags = boundary.flags(project.graph, [project.cast_inputs(x)])
+    assert flags.mean() <= 0.01 and not np.any(differ & ~flags)

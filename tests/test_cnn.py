@@ -143,7 +143,9 @@ def test_batchnorm_folds_into_float_conv_else_scale_shift():
     graph = run_passes(to_graph(keras.Model(x, [a, b])))
     ops = {n.name: n.op for n in graph.nodes}
     assert "bn_float" not in ops and ops["bn_q"] == "scale_shift"
-    assert not graph.tensors["bn_float"].exact and not graph.tensors["b_q"].exact
+    assert not graph.tensors["bn_float"].exact
+    # between quantizers: computed exactly enough that only float32 boundary cases differ (test_batchnorm.py)
+    assert graph.tensors["b_q"].exact and graph.node("bn_q").attrs["between_quantizers"]
 
 
 @pytest.fixture(scope="module")
