@@ -202,9 +202,9 @@ def keras_logits(model, keras_in):
     activation = getattr(last, "activation", None)
     if getattr(activation, "__name__", None) != "softmax" and type(last).__name__ != "Softmax":
         return None
-    from hlsflow.frontend.tf_setup import import_keras
+    from hlsflow.frontend.tf_setup import keras_of
 
-    _, keras = import_keras()
+    keras = keras_of(model)
     if type(last).__name__ in ("Activation", "Softmax"):
         logits = _keras_call(keras.Model(model.inputs, last.input), keras_in)
     else:

@@ -33,7 +33,10 @@ DEFAULT_CLOCK_NS = 5.0
 DERIVED = ("", "_t", "_w", "_b", "_s", "_accum_t", "_weight_t", "_bias_t", "_scale_t", "_index_t", "_exp_t",
            "_sum_t", "_inv_index_t", "_inv_t", "_exp_table", "_inv_table", "_logits", "_test", "_prj", "_H_",
            "_quot_t", "_alpha_t", "_table", "_config", "_stream", "_bridge")
-RESERVED = ("logits", "peak", "same", "exact", "samples", "defines", "parameters", "in", "out", "ref", "lref")
+RESERVED = ("logits", "peak", "same", "exact", "samples", "defines", "parameters", "in", "out", "ref", "lref",
+            # local names of the testbench and the csim bridge, beside which tensors are declared
+            "x", "y", "s", "i", "v", "r", "first", "last", "argc", "argv", "dir", "fin", "fout", "flog", "argmax",
+            "argmax_same", "max_error", "read_row")
 VALUES_PER_LINE = 8
 
 

@@ -65,9 +65,9 @@ def integer_bits(values: np.ndarray, signed: bool, percentile: float = 100.0, ma
 def record(model, graph: Graph, samples, names) -> dict:
     """Keras's values of the named IR tensors on the samples (float64, batch first).
     A tensor `<layer>_linear` is that layer's output before its activation."""
-    from hlsflow.frontend.tf_setup import import_keras
+    from hlsflow.frontend.tf_setup import keras_of
 
-    _, keras = import_keras()
+    keras = keras_of(model)  # tf-keras or Keras 3: the Keras that built the model
     arrays = samples if isinstance(samples, (list, tuple)) else [samples]
     arrays = [np.asarray(a, np.float32).reshape((len(a),) + tuple(model.inputs[i].shape[1:]))
               for i, a in enumerate(arrays)]

@@ -52,6 +52,7 @@ def quantize(model, weight_bits=8, activation_bits=8, input_weight_bits=8, sampl
         raise OptionError(f"calibration {calibration!r}: unknown method (known: {', '.join(calibrate.METHODS)})")
     if isinstance(model, (str, Path)):
         model = load_model(model)
+    model = _tf_keras(model)
     overrides = _load_config(config)
     clean = sanitize(model)
     fmodel, stats = clean.model, clean.bn_stats
@@ -97,6 +98,14 @@ def _weight_settings(layers, weight_bits, input_weight_bits, per_channel, overri
                                                        else weight_bits),
                                    "per_channel": setting.get("per_channel", "auto" if per_channel else False)}
     return weights
+
+
+def _tf_keras(model):
+    """The model itself, or for a Keras 3 model the same tf-keras model (QKeras builds on tf-keras)."""
+    from hlsflow.frontend.keras3 import as_tf_keras
+    from hlsflow.frontend.tf_setup import is_keras3
+
+    return as_tf_keras(model) if is_keras3(model) else model
 
 
 # -- options and samples ------------------------------------------------------
@@ -372,6 +381,7 @@ def insert_rescaling(model, scale: float, offset: float = 0.0):
     from hlsflow.ptq.sanitize import chain
 
     _, keras = import_keras()
+    model = _tf_keras(model)
     layers = chain(model)
     out = keras.Sequential([keras.layers.InputLayer(model.input_shape[1:], name=model.input_names[0]),
                             keras.layers.Rescaling(scale, offset, name="rescaling")]
