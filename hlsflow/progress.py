@@ -35,10 +35,11 @@ class Step:
 
 
 @contextlib.contextmanager
-def step(label: str, total: int | None = None):
-    """Show `label` with a spinner (total None) or a bar of `total` units while the block runs."""
+def step(label: str, total: int | None = None, show: bool = True):
+    """Show `label` with a spinner (total None) or a bar of `total` units while
+    the block runs (`show=False`: show nothing, as when stderr is no terminal)."""
     global _display
-    if not enabled():
+    if not (show and enabled()):
         yield Step()
         return
     if _display is None:

@@ -246,13 +246,19 @@ def check_settings(backend: str, part: str, clock_period: float, io_type: str = 
     return {"backend": backend, "io_type": io_type, "part": part, "clock_period": clock_period}
 
 
-def write_project(graph: Graph, out_dir, settings: dict, tb_data: dict, force: bool = False) -> Path:
-    """Write the project to out_dir, atomically: a complete new project or the old one."""
+def check_output_dir(out_dir, force: bool = False) -> Path:
+    """out_dir as a Path; ProjectError if it is a file, or a non-empty directory without force."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ProjectError(f"{out_dir}: exists and is not a directory")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
         raise ProjectError(f"{out_dir}: directory is not empty (use --force to replace it)")
+    return out_dir
+
+
+def write_project(graph: Graph, out_dir, settings: dict, tb_data: dict, force: bool = False) -> Path:
+    """Write the project to out_dir, atomically: a complete new project or the old one."""
+    out_dir = check_output_dir(out_dir, force)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from hlsflow.errors import OptionError
+from hlsflow.files import fit_samples
 from hlsflow.ptq import adaround as _adaround
 from hlsflow.ptq import bias_correction as _bias
 from hlsflow.ptq import calibrate, cle as _cle, grids, kernels
@@ -112,7 +113,7 @@ def _tf_keras(model):
 def _check_bits(**bits):
     for name, value in bits.items():
         if not isinstance(value, (int, np.integer)) or not 2 <= value <= 16:
-            raise OptionError(f"{name}={value!r}: expected an integer number of bits from 2 to 16")
+            raise OptionError("expected an integer number of bits from 2 to 16", option=name, value=value)
 
 
 def _load_config(config) -> dict:
@@ -143,10 +144,8 @@ def _samples(samples, fmodel, input_range):
         return rng.normal(0, 1, (RANDOM_SAMPLES,) + shape).astype(np.float32)
     if isinstance(samples, (list, tuple)):
         samples = samples[0]
-    samples = np.asarray(samples, np.float32)
-    if samples.size % max(1, math.prod(shape)) or samples.ndim < 2 and shape != ():
-        raise OptionError(f"samples of shape {samples.shape} do not fit the model input {shape}")
-    return samples.reshape((-1,) + shape)
+    (samples,) = fit_samples(samples, {_input_name(fmodel): shape})
+    return samples.astype(np.float32)
 
 
 # -- quantization points and calibration ---------------------------------------
