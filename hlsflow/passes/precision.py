@@ -260,11 +260,16 @@ def _division(node, y, acc, count, x_exact, config):
         y.type, y.exact = FixedType(width, exact_t.integer, exact_t.signed, "RND_CONV", "SAT"), False
     else:
         y.exact = x_exact
-    g, f = y.type.fractional, acc.fractional
-    if g < f + shift and y.type.rounding != "RND_CONV":
+    if y.type.fractional < acc.fractional + shift and y.type.rounding != "RND_CONV":
         raise OptionError(f"layer {node.name!r}: a division rounds half to even only; output type {y.type}")
-    node.attrs["quot_type"] = FixedType(acc.width + max(g - f, 0) + 1, acc.width + max(g - f, 0) + 1 - g)
+    node.attrs["quot_type"] = _quotient_type(acc, y.type)
     _check_width(node, node.attrs["quot_type"])
+
+
+def _quotient_type(acc: FixedType, out: FixedType) -> FixedType:
+    """The quotient of a division: the output type's fractional bits (the C++ divide rounds to them)."""
+    g, f = out.fractional, acc.fractional
+    return FixedType(acc.width + max(g - f, 0) + 1, acc.width + max(g - f, 0) + 1 - g)
 
 
 def _pool(graph: Graph, node, config):
@@ -439,6 +444,9 @@ def assign_types(graph: Graph, config) -> Graph:
         _record_choice(graph, node.name, "output_type")
         if chosen is not None and chosen != free[0].type:
             free[0].type, free[0].exact = chosen, False
+            if "quot_type" in node.attrs:  # a division rounds to the output type: follow the chosen one
+                node.attrs["quot_type"] = _quotient_type(node.attrs["accum_type"], chosen)
+                _check_width(node, node.attrs["quot_type"])
     return graph
 
 
