@@ -55,10 +55,10 @@ def _graph_for(args, samples):
 
 def _profile(args) -> int:
     from hlsflow.frontend.keras import to_graph
-    from hlsflow.project import input_shapes
     from hlsflow.passes import profile
     from hlsflow.passes.check import overflow_counts
     from hlsflow.progress import step
+    from hlsflow.project import input_shapes
 
     samples = load_samples(args.samples)
     model, graph = _graph_for(args, samples)

@@ -5,6 +5,7 @@ alone, no TF_USE_LEGACY_KERAS) through convert, csim, report, profile, check
 and quantize, each as its own `hlsflow` command. No step prints a traceback;
 the quantized model and the QKeras model come out bit-exact."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -110,8 +111,8 @@ def test_own_keras3_float_model(user):
     user.run(sys.executable, "my_mlp.py", ".")
     converted = user.hlsflow("convert", "mlp.keras", "-o", "mlp_prj", "--samples", "mlp_samples.npy")
     assert "calibrated on 300 samples" in converted.stdout
-    csim = user.hlsflow("csim", "mlp_prj").stdout
-    assert "argmax agreement 300/300" in csim
+    csim = user.hlsflow("csim", "mlp_prj").stdout  # a float model: max error and argmax agreement
+    assert int(re.search(r"argmax agreement (\d+)/300", csim)[1]) >= 297, csim
     assert "DSP" in user.hlsflow("report", "mlp_prj").stdout
     user.hlsflow("profile", "mlp.keras", "--samples", "mlp_samples.npy")
     user.hlsflow("check", "mlp_prj")
