@@ -1,8 +1,14 @@
 """hlsflow: quantized Keras/QKeras networks to bit-exact Vivado/Vitis HLS projects.
 
 Importing hlsflow is light: TensorFlow loads only when a model is loaded or converted.
+Import it before TensorFlow: it sets TF_USE_LEGACY_KERAS=1 (without importing
+TensorFlow) so that QKeras works in the same script; Keras 3 (`import keras`)
+stays available for float models.
 """
 from hlsflow.errors import HlsflowError
+from hlsflow.frontend.tf_setup import prefer_legacy_keras
+
+prefer_legacy_keras()
 
 __version__ = "0.1.0"
 __all__ = ["convert", "quantize", "load_model", "load_project", "HlsflowError", "__version__"]

@@ -5,7 +5,7 @@ import argparse
 import sys
 import time
 
-from hlsflow.files import load_json, load_samples
+from hlsflow.files import fit_samples, load_json, load_samples
 
 
 def _convert(args) -> int:
@@ -30,6 +30,8 @@ def _convert(args) -> int:
 def _calibration_line(graph) -> str:
     from hlsflow.passes.profile import mean_width
 
+    if "profile" not in graph.meta:
+        return "hlsflow: nothing to calibrate: every type is exact or set by the model's quantizers"
     m = graph.meta["profile"]
     errors = ", ".join(f"{t} {e:.2%}" for t, e in m["max_error"].items())
     line = (f"hlsflow: calibrated on {m['samples']} samples: max error / range {errors} "
@@ -54,6 +56,9 @@ def _graph_for(args, samples):
 def _profile(args) -> int:
     from hlsflow.frontend.keras import to_graph
     from hlsflow.passes import profile
+    from hlsflow.passes.check import overflow_counts
+    from hlsflow.progress import step
+    from hlsflow.project import input_shapes
 
     samples = load_samples(args.samples)
     model, graph = _graph_for(args, samples)
@@ -61,8 +66,15 @@ def _profile(args) -> int:
         from hlsflow.errors import OptionError
 
         raise OptionError(f"profile {args.model}: needs a model file, not a project directory")
-    values = profile.record(model, graph, samples, set(graph.tensors))
-    rows = profile.quantization_table(graph, to_graph(model), values)
+    samples = fit_samples(samples, input_shapes(graph))
+    with step(f"profiling on {len(samples[0])} samples"):
+        values = profile.record(model, graph, samples, set(graph.tensors))
+        rows = profile.quantization_table(graph, to_graph(model), values)
+        # overflow as `check` counts it: values the hardware's type cuts off, including a
+        # quantizer's saturation (the values Keras records after a quantizer never lie outside)
+        counts = overflow_counts(graph, samples)
+    for row in rows:
+        row["overflow"], row["count"] = counts.get(row["tensor"], (row["overflow"], row["count"]))
     print(profile.format_table(rows))
     print(_calibration_line(graph))
     if args.plot:
@@ -79,14 +91,17 @@ def _check(args) -> int:
     import numpy as np
 
     from hlsflow.passes.check import report
-    from hlsflow.project import stress_samples
+    from hlsflow.progress import step
+    from hlsflow.project import input_shapes, stress_samples
 
     samples = load_samples(args.samples) if args.samples else None
     _, graph = _graph_for(args, samples)
     if samples is None:
         tb = Path(args.model) / "tb_data" / "inputs.txt"
         samples = np.loadtxt(tb, ndmin=2) if tb.is_file() else stress_samples(graph)
-    lines, ok = report(graph, samples, args.threshold)
+    samples = fit_samples(samples, input_shapes(graph))
+    with step(f"checking on {len(samples[0])} samples"):
+        lines, ok = report(graph, samples, args.threshold)
     print("\n".join(lines))
     return 0 if ok else 1
 
@@ -145,19 +160,17 @@ def _dump(args) -> int:
 
 
 def _quantize(args) -> int:
-    import warnings
-
     from hlsflow.frontend.keras import load_model
+    from hlsflow.progress import step
     from hlsflow.ptq.api import quantize
 
     start = time.monotonic()
     samples = load_samples(args.samples) if args.samples else None
     if isinstance(samples, list):  # an .npz of several arrays: the inputs are "x" (or the first)
         samples = samples[0]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("always", message="quantize:")
-        warnings.showwarning = lambda message, *rest, **kw: print(f"hlsflow: warning: {message}", file=sys.stderr)
-        qmodel = quantize(load_model(args.model), weight_bits=args.weight_bits, activation_bits=args.activation_bits,
+    model = load_model(args.model)
+    with step(f"quantizing {model.name}"):
+        qmodel = quantize(model, weight_bits=args.weight_bits, activation_bits=args.activation_bits,
                           input_weight_bits=args.input_weight_bits, samples=samples,
                           per_channel=not args.per_tensor_weights, per_tensor_activations=args.per_tensor_activations,
                           calibration=args.calibration, cle=args.cle, bias_correction=args.bias_correction,
@@ -174,6 +187,19 @@ def _insert_rescaling(args) -> int:
 
     _save(insert_rescaling(load_model(args.model), args.scale, args.offset), args.destination)
     print(f"hlsflow: wrote {args.destination} (Rescaling scale={args.scale} offset={args.offset} in front)")
+    return 0
+
+
+def _cache(args) -> int:
+    from hlsflow.backend import cache
+
+    if args.clear:
+        print(f"hlsflow: removed the build cache {cache.cache_dir()} ({cache.clear() / 2 ** 20:.1f} MB)")
+        return 0
+    held, files = cache.usage()
+    print(f"hlsflow: build cache {cache.cache_dir()}: {held / 2 ** 20:.1f} MB in {files} files "
+          f"(kept under {cache.limit_bytes() / 2 ** 20:.0f} MB, HLSFLOW_CACHE_LIMIT_MB; moved by HLSFLOW_CACHE_DIR)")
+    print("hlsflow: `hlsflow cache --clear` empties it; builds then start from scratch once")
     return 0
 
 
@@ -206,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hlsflow", description="Quantized Keras/QKeras models to bit-exact HLS projects.")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=_Parser)
+    parser.verb_parsers = verbs.choices  # for naming a verb's flags in error messages
 
     p = verbs.add_parser("convert", help="convert a model into an HLS project")
     p.add_argument("model", help="model file: .h5, .keras, or .json (with --weights)")
@@ -283,17 +310,64 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("dump", help="print a project's IR as text")
     p.add_argument("project", help="project directory")
     p.set_defaults(run=_dump)
+
+    p = verbs.add_parser("cache", help="where the build cache (compiled csim libraries) is and its size")
+    p.add_argument("--clear", action="store_true", help="remove the whole build cache")
+    p.set_defaults(run=_cache)
     return parser
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    from hlsflow.errors import HlsflowError
+    import warnings
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from hlsflow.errors import HlsflowError, OptionError
 
     try:
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("always", message="quantize:")
+            warnings.showwarning = _warning_printer(args.debug)
+            return args.run(args)
     except HlsflowError as exc:
         if args.debug:
             raise
-        print(f"hlsflow: error: {exc}", file=sys.stderr)
+        message = _as_typed(parser.verb_parsers[args.verb], argv, args, exc) if isinstance(exc, OptionError) \
+            else str(exc)
+        print(f"hlsflow: error: {message}", file=sys.stderr)
         return 2
+
+
+def _warning_printer(debug: bool):
+    """hlsflow's own warnings as one line each (no source line); other
+    libraries' warnings only with --debug."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_globals.get("__name__") == "warnings":
+            frame = frame.f_back  # up to the code that called warnings.warn
+        if frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "hlsflow":
+            print(f"hlsflow: warning: {message}", file=sys.stderr)
+        elif debug:
+            print(warnings.formatwarning(message, category, filename, lineno, line), end="", file=sys.stderr)
+    return show
+
+
+API_NAMES = {"io_type": "io", "per_channel": "per_tensor_weights"}  # Python argument -> command-line dest
+
+
+def _as_typed(verb_parser, argv, args, exc) -> str:
+    """An OptionError's message naming the flag the user typed and its value
+    ("-w 0: ...") rather than the Python argument ("weight_bits=0: ...")."""
+    dest = API_NAMES.get(exc.option, exc.option)
+    action = next((a for a in verb_parser._actions if a.dest == dest), None)
+    if action is None or getattr(args, dest, None) is None:
+        return str(exc)
+    value = getattr(args, dest)
+    if not action.option_strings:  # a positional argument: its value
+        return f"{value}: {exc.reason}"
+    typed = next((s for s in action.option_strings for token in argv if token == s or token.startswith(s + "=")),
+                 action.option_strings[-1])
+    return f"{typed}: {exc.reason}" if isinstance(value, bool) else f"{typed} {value}: {exc.reason}"

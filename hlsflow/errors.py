@@ -14,7 +14,15 @@ class UnsupportedError(HlsflowError):
 
 
 class OptionError(HlsflowError):
-    """An option value is invalid."""
+    """An option value is invalid. Raised as OptionError(reason, option=name, value=v)
+    it reads "name=v: reason" (or "name: reason" without a value) from Python, and
+    the command line names the flag the user typed instead ("-w 0: reason")."""
+
+    def __init__(self, message: str, option: str | None = None, value=None):
+        self.option, self.value, self.reason = option, value, message
+        if option is not None:
+            message = f"{option}={value!r}: {message}" if value is not None else f"{option}: {message}"
+        super().__init__(message)
 
 
 class ProjectError(HlsflowError):

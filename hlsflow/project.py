@@ -10,9 +10,9 @@ from hlsflow import boundary
 from hlsflow.backend import csim, writer
 from hlsflow.emulate import cast_inputs, emulate
 from hlsflow.errors import OptionError, ProjectError
-from hlsflow.files import load_json
+from hlsflow.files import fit_samples, load_json
 from hlsflow.ir import Graph
-from hlsflow.passes.precision import DEFAULTS
+from hlsflow.progress import step
 
 TB_SAMPLES = 200  # reference samples saved in tb_data when none are given
 TB_LIMIT = 500  # at most this many of the given samples go into tb_data
@@ -38,12 +38,13 @@ class Project:
     # -- executors ---------------------------------------------------------------
     def cast_inputs(self, x):
         """Raw inputs cast to the input types: the values the hardware receives."""
-        cast = cast_inputs(self.graph, x)
+        cast = cast_inputs(self.graph, self._inputs(x))
         return cast[0] if len(cast) == 1 else cast
 
     def emulate(self, x, logits: bool = False):
         """Numpy executor of the IR: bit-exact with csim. `logits=True` returns
         the input of a final softmax instead of its output."""
+        x = self._inputs(x)
         if logits:
             return emulate(self.graph, x, tensors=[self._logits_tensor()])[self._logits_tensor()]
         return emulate(self.graph, x)
@@ -57,6 +58,7 @@ class Project:
 
     def predict(self, x, logits: bool = False, progress: bool = False) -> np.ndarray:
         """Run the compiled C++ on a batch of raw inputs (cast like the hardware's inputs)."""
+        x = self._inputs(x)
         if self._library is None:
             self.compile(progress=progress)
         cast = np.concatenate([a.reshape(len(a), -1) for a in cast_inputs(self.graph, x)], axis=1)
@@ -67,6 +69,9 @@ class Project:
         return self._split_outputs(out)
 
     # -- helpers -----------------------------------------------------------------
+    def _inputs(self, x) -> list:
+        return fit_samples(x, input_shapes(self.graph), option="x")
+
     def _logits_tensor(self) -> str:
         if not self._has_softmax():
             raise OptionError("logits=True: the model does not end in a softmax")
@@ -117,9 +122,11 @@ def convert(model, output_dir, backend: str = "vitis", io_type: str = "io_parall
     data-free types from its weights and `input_range`."""
     io_type = {"parallel": "io_parallel", "stream": "io_stream"}.get(io_type, io_type)
     settings = writer.check_settings(backend, part, clock_period, io_type)
+    writer.check_output_dir(output_dir, force)  # before any conversion work
     model, graph = typed_graph(model, samples, config, weights, error_target, input_range)
-    tb_data = reference_data(model, graph, _first_rows(samples, TB_LIMIT))
-    writer.write_project(graph, output_dir, settings, tb_data, force=force)
+    with step(f"writing {output_dir}"):
+        tb_data = reference_data(model, graph, _first_rows(samples, TB_LIMIT))
+        writer.write_project(graph, output_dir, settings, tb_data, force=force)
     return Project(output_dir, graph)
 
 
@@ -135,21 +142,41 @@ def typed_graph(model, samples=None, config=None, weights=None, error_target=Non
         config["input_range"] = input_range
     if isinstance(model, (str, Path)):
         model = load_model(model, weights)
-    original = to_graph(model)
+    with step(f"reading {model.name}"):
+        original = to_graph(model)
     summary = {}
     if samples is not None:
-        config, summary = profile.calibrate(model, original, samples, config)
+        samples = fit_samples(samples, input_shapes(original))
+        with step(f"calibrating types on {len(samples[0])} samples"):
+            config, summary = profile.calibrate(model, original, samples, config)
     graph = run_passes(original, config)
     if summary:
         graph.meta["profile"] = summary
+    if samples is None and not config.get("layers") and config.get("default_precision") is None:
+        _warn_data_free(graph, config)
+    return model, graph
+
+
+def input_shapes(graph: Graph) -> dict:
+    """{input name: shape} of a graph."""
+    return {name: graph.tensors[name].shape for name in graph.inputs}
+
+
+def _warn_data_free(graph: Graph, config: dict) -> None:
+    """Warn that the inputs of a float model or float tensors got types without data
+    (inputs typed by a quantizer, exact tensors and softmax tables aside)."""
     chosen = [n for n, keys in graph.meta.get("chosen", {}).items() if "output_type" in keys
               and (n in graph.inputs or graph.node(n).op != "softmax")]
-    if samples is None and chosen and not config.get("layers") and config.get("default_precision") is None:
-        where = f"input range {config['input_range']}" if config.get("input_range") is not None else \
-            f"input type {config.get('input_type', DEFAULTS['input_type'])}, no input range declared"
-        warnings.warn(f"{graph.name}: float tensors ({', '.join(chosen[:4])}{', ...' if len(chosen) > 4 else ''}) "
-                      f"get data-free types ({where}); pass samples (--samples) to calibrate them", stacklevel=3)
-    return model, graph
+    floats = [n for n in chosen if n in graph.inputs or not graph.tensors[graph.node(n).outputs[0]].exact]
+    if not floats:
+        return
+    inputs = ", ".join(f"input {n!r} {graph.tensors[n].type}" for n in graph.inputs if n in floats)
+    declared = f"input range {config['input_range']}" if config.get("input_range") is not None else \
+        "no input range declared"
+    listed = ", ".join(floats[:4]) + (", ..." if len(floats) > 4 else "")
+    warnings.warn(f"{graph.name}: without samples, float tensors ({listed}) get data-free types "
+                  f"({inputs + '; ' if inputs else ''}{declared}); pass samples (--samples) to calibrate them",
+                  stacklevel=5)  # the caller of hlsflow.convert
 
 
 def _first_rows(samples, n):
@@ -162,9 +189,7 @@ def _first_rows(samples, n):
 
 def reference_data(model, graph: Graph, samples=None) -> dict:
     """Inputs as the hardware receives them and the Keras outputs on them."""
-    if samples is None:
-        samples = stress_samples(graph)
-    arrays = samples if isinstance(samples, (list, tuple)) else [samples]
+    arrays = stress_samples(graph) if samples is None else fit_samples(samples, input_shapes(graph))
     arrays = [np.asarray(a, np.float32) for a in arrays]  # what Keras sees (and quantizes itself)
     cast = cast_inputs(graph, arrays)  # from the same float32 values
     # Quantizer-fed inputs: Keras sees the raw values and quantizes them itself;
@@ -207,9 +232,9 @@ def keras_logits(model, keras_in):
     activation = getattr(last, "activation", None)
     if getattr(activation, "__name__", None) != "softmax" and type(last).__name__ != "Softmax":
         return None
-    from hlsflow.frontend.tf_setup import import_keras
+    from hlsflow.frontend.tf_setup import keras_of
 
-    _, keras = import_keras()
+    keras = keras_of(model)
     if type(last).__name__ in ("Activation", "Softmax"):
         logits = _keras_call(keras.Model(model.inputs, last.input), keras_in)
     else:

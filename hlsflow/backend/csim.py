@@ -8,9 +8,7 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -18,8 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from hlsflow.backend.ap_types import csim_headers
+from hlsflow.backend import cache
 from hlsflow.backend.cache import cache_dir
 from hlsflow.errors import BuildError
+from hlsflow.progress import step
 
 # -Wno-free-nonheap-object: GCC 12's check behind it takes minutes on the static
 # initializers of large ap_fixed weight arrays (measured: 47 s -> 5 s at -O0).
@@ -120,8 +120,7 @@ def compile_library(project_dir: Path, name: str, progress=True) -> Path:
                                                        + p.read_bytes() for p in sources)])
     library = cache_dir() / f"{name}-{key}.so"
     if library.is_file():
-        return library
-    start = time.monotonic()
+        return cache.touch(library)
     pch = precompiled_header(cxx)
     includes = [*(["-include", str(pch)] if pch else []), "-I", str(firmware), "-I", str(bridge.parent),
                 "-I", str(csim_headers())]
@@ -140,18 +139,15 @@ def compile_library(project_dir: Path, name: str, progress=True) -> Path:
             source.write_text(text)
             obj = _mkdir(cache_dir() / "layers") / source.with_suffix(".o").name
             jobs.append(([cxx, *CXXFLAGS, "-c", *includes, str(source)], obj))
-        todo = [job for job in jobs[1:] if not job[1].is_file()] + jobs[:1]  # the light main unit last
-        if progress:
-            print(f"hlsflow: compiling {name} with {cxx} ({len(todo)} units, {_jobs()} at once) ...",
-                  file=sys.stderr, flush=True)
-        _compile_all(todo, project_dir / "build" / "compile.log", name)
-        _run([cxx, *CXXFLAGS, "-shared", *(str(obj) for _, obj in jobs), "-o", str(work / "lib.so")],
-             project_dir / "build" / "link.log", name)
+        todo = [job for job in jobs[1:] if not cache.touch(job[1]).is_file()] + jobs[:1]  # the light main unit last
+        with step(f"compiling {name} with {cxx} ({len(todo)} units, {_jobs()} at once)", show=progress):
+            _compile_all(todo, project_dir / "build" / "compile.log", name)
+            _run([cxx, *CXXFLAGS, "-shared", *(str(obj) for _, obj in jobs), "-o", str(work / "lib.so")],
+                 project_dir / "build" / "link.log", name)
         os.replace(work / "lib.so", library)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if progress:
-        print(f"hlsflow: compiled in {time.monotonic() - start:.1f} s", file=sys.stderr, flush=True)
+    cache.prune()
     return library
 
 
@@ -205,41 +201,17 @@ class CsimLibrary:
         x = np.ascontiguousarray(x.reshape(len(x), n_in), dtype=np.float64)
         out = np.zeros((len(x), n_out))
         logits = np.zeros((len(x), max(n_log, 1)))
-        chunk = max(1, len(x) // 50) if progress else len(x)
-        bar = ProgressBar(len(x), "csim") if progress else None
-        for start in range(0, len(x), max(chunk, 1)):
-            stop = min(start + chunk, len(x))
-            self._run(stop - start, _ptr(x[start:stop]), _ptr(out[start:stop]), _ptr(logits[start:stop]))
-            if bar:
-                bar.update(stop)
-        if bar:
-            bar.close()
+        chunk = max(1, len(x) // 50) if progress else max(len(x), 1)
+        with step("csim", len(x), show=progress) as bar:
+            for start in range(0, len(x), chunk):
+                stop = min(start + chunk, len(x))
+                self._run(stop - start, _ptr(x[start:stop]), _ptr(out[start:stop]), _ptr(logits[start:stop]))
+                bar.advance(stop - start)
         return out, logits[:, :n_log]
 
 
 def _ptr(a: np.ndarray):
     return a.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr, shown only when the work takes over a second."""
-
-    def __init__(self, total: int, label: str):
-        self.total, self.label, self.start = total, label, time.monotonic()
-        self.shown = False
-
-    def update(self, done: int) -> None:
-        elapsed = time.monotonic() - self.start
-        if elapsed < 1.0 and not self.shown:
-            return
-        self.shown = True
-        filled = int(30 * done / max(self.total, 1))
-        print(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} {elapsed:.1f}s",
-              end="", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.shown:
-            print(file=sys.stderr, flush=True)
 
 
 BOUNDARY_LINE = "csim: {} boundary cases (float32 rounding at a quantization step)"

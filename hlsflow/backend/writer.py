@@ -33,7 +33,10 @@ DEFAULT_CLOCK_NS = 5.0
 DERIVED = ("", "_t", "_w", "_b", "_s", "_accum_t", "_weight_t", "_bias_t", "_scale_t", "_index_t", "_exp_t",
            "_sum_t", "_inv_index_t", "_inv_t", "_exp_table", "_inv_table", "_logits", "_test", "_prj", "_H_",
            "_quot_t", "_alpha_t", "_table", "_config", "_stream", "_bridge")
-RESERVED = ("logits", "peak", "same", "exact", "samples", "defines", "parameters", "in", "out", "ref", "lref")
+RESERVED = ("logits", "peak", "same", "exact", "samples", "defines", "parameters", "in", "out", "ref", "lref",
+            # local names of the testbench and the csim bridge, beside which tensors are declared
+            "x", "y", "s", "i", "v", "r", "first", "last", "argc", "argv", "dir", "fin", "fout", "flog", "argmax",
+            "argmax_same", "max_error", "read_row")
 VALUES_PER_LINE = 8
 
 
@@ -243,13 +246,19 @@ def check_settings(backend: str, part: str, clock_period: float, io_type: str = 
     return {"backend": backend, "io_type": io_type, "part": part, "clock_period": clock_period}
 
 
-def write_project(graph: Graph, out_dir, settings: dict, tb_data: dict, force: bool = False) -> Path:
-    """Write the project to out_dir, atomically: a complete new project or the old one."""
+def check_output_dir(out_dir, force: bool = False) -> Path:
+    """out_dir as a Path; ProjectError if it is a file, or a non-empty directory without force."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ProjectError(f"{out_dir}: exists and is not a directory")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
         raise ProjectError(f"{out_dir}: directory is not empty (use --force to replace it)")
+    return out_dir
+
+
+def write_project(graph: Graph, out_dir, settings: dict, tb_data: dict, force: bool = False) -> Path:
+    """Write the project to out_dir, atomically: a complete new project or the old one."""
+    out_dir = check_output_dir(out_dir, force)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:

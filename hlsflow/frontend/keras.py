@@ -5,40 +5,46 @@ graph and returns the name of the tensor the layer outputs.
 """
 from __future__ import annotations
 
+import contextlib
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from hlsflow import progress
 from hlsflow.errors import ModelLoadError, UnsupportedError
 from hlsflow.frontend import quantizers
-from hlsflow.frontend.tf_setup import custom_objects, import_keras
+from hlsflow.frontend.tf_setup import custom_objects, import_keras, import_keras3, import_tensorflow
 from hlsflow.ir import Graph
 
 
 # -- loading ---------------------------------------------------------------
 def load_model(path, weights=None):
-    """Load a tf-keras/QKeras model from .h5, .keras, or .json (+ weights .h5)."""
+    """Load a model from .h5, .keras, or .json (+ weights .h5): a tf-keras/QKeras
+    model, or a Keras 3 one (read and later run by Keras 3 itself)."""
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such model file")
     if path.stat().st_size == 0:
         raise ModelLoadError(f"{path}: file is empty")
-    _, keras = import_keras()
-    objects = custom_objects()
     suffix = path.suffix.lower()
+    if suffix not in (".json", ".h5", ".hdf5", ".keras"):
+        raise ModelLoadError(f"{path}: unknown model format {suffix!r} (expected .h5, .keras or .json)")
+    keras3 = saved_by_keras3(path)
+    keras = import_keras3() if keras3 else import_keras()[1]
+    objects = {} if keras3 else custom_objects()
     try:
-        if suffix == ".json":
-            model = keras.models.model_from_json(path.read_text(), custom_objects=objects)
-            weights = Path(weights) if weights else path.with_name(path.stem + "_weights.h5")
-            if not weights.is_file():
-                raise ModelLoadError(f"{weights}: weights file not found (pass --weights)")
-            model.load_weights(str(weights))
-        elif suffix in (".h5", ".hdf5", ".keras"):
-            model = keras.models.load_model(str(path), custom_objects=objects, compile=False)
-            if weights:
+        with progress.step(f"loading {path.name}"), quiet_keras_warnings():
+            if suffix == ".json":
+                model = keras.models.model_from_json(path.read_text(), custom_objects=objects)
+                weights = Path(weights) if weights else path.with_name(path.stem + "_weights.h5")
+                if not weights.is_file():
+                    raise ModelLoadError(f"{weights}: weights file not found (pass --weights)")
                 model.load_weights(str(weights))
-        else:
-            raise ModelLoadError(f"{path}: unknown model format {suffix!r} (expected .h5, .keras or .json)")
+            else:
+                model = keras.models.load_model(str(path), custom_objects=objects, compile=False)
+                if weights:
+                    model.load_weights(str(weights))
     except ModelLoadError:
         raise
     except Exception as exc:  # Keras raises many kinds for unreadable files
@@ -47,32 +53,101 @@ def load_model(path, weights=None):
     return model
 
 
+def saved_by_keras3(path: Path) -> bool:
+    """Whether a model file was written by Keras 3 (its recorded keras_version);
+    files that do not say are read as tf-keras ones."""
+    import json
+    import zipfile
+
+    try:
+        if path.suffix.lower() == ".keras":
+            with zipfile.ZipFile(path) as archive:
+                version = json.loads(archive.read("metadata.json")).get("keras_version", "")
+        elif path.suffix.lower() == ".json":
+            data = json.loads(path.read_text())
+            version = data.get("keras_version", "3" if "module" in data else "")
+        else:
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                version = f.attrs.get("keras_version", "")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, AttributeError):
+        return False
+    version = version.decode() if isinstance(version, bytes) else str(version)
+    return version.startswith("3")
+
+
+@contextlib.contextmanager
+def quiet_keras_warnings():
+    """Hide the warnings tf-keras gives about QKeras quantizers while models are
+    (de)serialized: they are about Keras's API, not about the user's model."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"The `keras\.\w+\.serialize\(\)` API should only be used")
+        yield
+
+
+def layer_attribute(layer, *names):
+    """The first of `names` the layer has: tf-keras and Keras 3 name a few
+    attributes differently (LeakyReLU alpha / negative_slope, DepthwiseConv
+    depthwise_kernel / kernel)."""
+    for name in names:
+        if hasattr(layer, name):
+            return getattr(layer, name)
+    raise UnsupportedError(f"layer {layer.name!r} ({type(layer).__name__}): has none of {', '.join(names)}")
+
+
 # -- translation -------------------------------------------------------------
 def to_graph(model) -> Graph:
-    """Translate a built Keras model into an (untyped where float) IR graph."""
+    """Translate a built Keras model (tf-keras, QKeras or Keras 3) into an
+    (untyped where float) IR graph."""
     graph = Graph(model.name)
-    config = model.get_config()
+    with quiet_keras_warnings():
+        config = model.get_config()
     aliases: dict[str, str] = {}  # Keras layer name -> IR tensor it became
     if "input_layers" in config:  # functional
         for layer_config in config["layers"]:
             layer = model.get_layer(layer_config["name"])
-            inbound = layer_config["inbound_nodes"]
-            inputs = [aliases.get(entry[0], entry[0]) for entry in inbound[0]] if inbound else []
+            inputs = [aliases.get(name, name) for name in _inbound_layers(layer_config["inbound_nodes"])]
             aliases[layer.name] = _translate(graph, layer, inputs)
-        graph.inputs = [aliases[entry[0]] for entry in config["input_layers"]]
-        graph.outputs = [aliases[entry[0]] for entry in config["output_layers"]]
-    else:  # sequential
-        first = model.layers[0]
-        if type(first).__name__ == "InputLayer":
-            current = _translate(graph, first, [])
-            layers = model.layers[1:]
-        else:
-            current = _add_input(graph, model.inputs[0].name.split(":")[0], model.input_shape[1:])
-            layers = model.layers
-        for layer in layers:
-            current = _translate(graph, layer, [current])
+        graph.inputs = [aliases[name] for name in _endpoints(config["input_layers"])]
+        graph.outputs = [aliases[name] for name in _endpoints(config["output_layers"])]
+    else:  # sequential (Keras 3 leaves the InputLayer out of model.layers)
+        first = config["layers"][0] if config.get("layers") else {}
+        name = first["config"]["name"] if first.get("class_name") == "InputLayer" else model.inputs[0].name
+        current = _add_input(graph, name.split(":")[0], model.input_shape[1:])
+        for layer in model.layers:
+            if type(layer).__name__ != "InputLayer":
+                current = _translate(graph, layer, [current])
         graph.outputs = [current]
     return graph
+
+
+def _inbound_layers(nodes) -> list[str]:
+    """Names of the layers feeding a layer's first call. tf-keras configs list
+    [[[name, node, tensor, kwargs], ...]]; Keras 3 ones [{"args": [...], "kwargs": {...}}]
+    whose tensors carry a keras_history [name, node, tensor]."""
+    if not nodes:
+        return []
+    if isinstance(nodes[0], dict):
+        return [t["config"]["keras_history"][0] for t in keras_tensors(nodes[0]["args"])]
+    return [entry[0] for entry in nodes[0]]
+
+
+def keras_tensors(value) -> list:
+    """The Keras 3 config entries of the tensors in a call's arguments."""
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in keras_tensors(item)]
+    return []
+
+
+def _endpoints(entries) -> list[str]:
+    """Layer names of a functional config's input_layers/output_layers: a list of
+    [name, node, tensor], or (Keras 3, one endpoint) that triple alone."""
+    if entries and isinstance(entries[0], str):
+        entries = [entries]
+    return [entry[0] for entry in entries]
 
 
 def _translate(graph, layer, inputs) -> str:
@@ -188,7 +263,7 @@ def _add_activation(graph, activation, src, out, node_name, layer) -> str:
 def _add_table(graph, function, src, out, node_name, quantized) -> str:
     """An element-wise function as a lookup table over every input value; the
     table is evaluated by Keras itself once the input type is known."""
-    tf, _ = import_keras()
+    tf = import_tensorflow()
 
     def evaluate(x):
         return np.asarray(function(tf.constant(np.asarray(x, np.float32))), np.float32).astype(np.float64)
@@ -200,7 +275,7 @@ def _add_table(graph, function, src, out, node_name, quantized) -> str:
 
 
 def _leaky_relu(graph, layer, inputs):
-    alpha = float(np.float32(layer.alpha))
+    alpha = float(np.float32(layer_attribute(layer, "alpha", "negative_slope")))
     graph.add_tensor(layer.name, graph.tensors[inputs[0]].shape)
     graph.add_node(layer.name, "leaky_relu", inputs, [layer.name], {"alpha": alpha})
     return layer.name

@@ -72,7 +72,7 @@ def _depthwise(graph, layer, inputs):
     output channel c * multiplier + m uses kernel[..., c, m], as in Keras."""
     (src,) = inputs
     attrs = _window(layer, graph, src, layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding)
-    kernel = layer.depthwise_kernel.numpy()
+    kernel = kf.layer_attribute(layer, "depthwise_kernel", "kernel").numpy()
     kq = getattr(layer, "depthwise_quantizer_internal", None)
     channels = attrs["in_hwc"][2]
     weight = quantizers.quantized_values(kq, kernel).reshape(attrs["kernel"] + [1, channels * kernel.shape[-1]])

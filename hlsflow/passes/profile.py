@@ -68,9 +68,10 @@ def record(model, graph: Graph, samples, names) -> dict:
     A tensor `<layer>_linear` is that layer's output before its activation;
     `<layer>_depthwise`, a separable convolution's intermediate, is its depthwise
     convolution alone, computed by TensorFlow from the layer's input."""
-    from hlsflow.frontend.tf_setup import import_keras
+    from hlsflow.frontend.tf_setup import import_keras, keras_of
 
-    tf, keras = import_keras()
+    tf, _ = import_keras()
+    keras = keras_of(model)  # tf-keras or Keras 3: the Keras that built the model
     arrays = samples if isinstance(samples, (list, tuple)) else [samples]
     arrays = [np.asarray(a, np.float32).reshape((len(a),) + tuple(model.inputs[i].shape[1:]))
               for i, a in enumerate(arrays)]

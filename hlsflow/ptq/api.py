@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from hlsflow.errors import OptionError
+from hlsflow.files import fit_samples
 from hlsflow.ptq import adaround as _adaround
 from hlsflow.ptq import bias_correction as _bias
 from hlsflow.ptq import calibrate, cle as _cle, grids, kernels
@@ -52,6 +53,7 @@ def quantize(model, weight_bits=8, activation_bits=8, input_weight_bits=8, sampl
         raise OptionError(f"calibration {calibration!r}: unknown method (known: {', '.join(calibrate.METHODS)})")
     if isinstance(model, (str, Path)):
         model = load_model(model)
+    model = _tf_keras(model)
     overrides = _load_config(config)
     clean = sanitize(model)
     fmodel, stats = clean.model, clean.bn_stats
@@ -99,11 +101,19 @@ def _weight_settings(layers, weight_bits, input_weight_bits, per_channel, overri
     return weights
 
 
+def _tf_keras(model):
+    """The model itself, or for a Keras 3 model the same tf-keras model (QKeras builds on tf-keras)."""
+    from hlsflow.frontend.keras3 import as_tf_keras
+    from hlsflow.frontend.tf_setup import is_keras3
+
+    return as_tf_keras(model) if is_keras3(model) else model
+
+
 # -- options and samples ------------------------------------------------------
 def _check_bits(**bits):
     for name, value in bits.items():
         if not isinstance(value, (int, np.integer)) or not 2 <= value <= 16:
-            raise OptionError(f"{name}={value!r}: expected an integer number of bits from 2 to 16")
+            raise OptionError("expected an integer number of bits from 2 to 16", option=name, value=value)
 
 
 def _load_config(config) -> dict:
@@ -134,10 +144,8 @@ def _samples(samples, fmodel, input_range):
         return rng.normal(0, 1, (RANDOM_SAMPLES,) + shape).astype(np.float32)
     if isinstance(samples, (list, tuple)):
         samples = samples[0]
-    samples = np.asarray(samples, np.float32)
-    if samples.size % max(1, math.prod(shape)) or samples.ndim < 2 and shape != ():
-        raise OptionError(f"samples of shape {samples.shape} do not fit the model input {shape}")
-    return samples.reshape((-1,) + shape)
+    (samples,) = fit_samples(samples, {_input_name(fmodel): shape})
+    return samples.astype(np.float32)
 
 
 # -- quantization points and calibration ---------------------------------------
@@ -372,6 +380,7 @@ def insert_rescaling(model, scale: float, offset: float = 0.0):
     from hlsflow.ptq.sanitize import chain
 
     _, keras = import_keras()
+    model = _tf_keras(model)
     layers = chain(model)
     out = keras.Sequential([keras.layers.InputLayer(model.input_shape[1:], name=model.input_names[0]),
                             keras.layers.Rescaling(scale, offset, name="rescaling")]

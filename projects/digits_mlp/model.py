@@ -1,15 +1,23 @@
 """Train a QKeras MLP on scikit-learn's 8x8 digits (a few seconds on a CPU).
 
 Usage: python model.py OUT_DIR  -> OUT_DIR/model.h5 and OUT_DIR/test_inputs.npy
+
+Your own QKeras script works the same way: `import hlsflow` first, before
+TensorFlow, QKeras or Keras (it sets TF_USE_LEGACY_KERAS=1, which QKeras needs).
 """
+import hlsflow  # noqa: F401  (first: QKeras needs tf-keras as tf.keras)
+
 import os
 import sys
+import warnings
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import numpy as np  # noqa: E402
+from hlsflow.progress import track
+
+EPOCHS = 30
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # fewer TensorFlow start-up lines
 
 
 def build_model():
@@ -32,21 +40,24 @@ def build_model():
 
 
 def main(out_dir: str) -> None:
-    import tensorflow as tf
+    import tf_keras as keras
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    tf.keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(0)
     x, y = load_digits(return_X_y=True)
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.25, random_state=0)
     model = build_model()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x_train, y_train, epochs=30, batch_size=32, verbose=0)
+    for _ in track(range(EPOCHS), "training the digits MLP (epochs)"):
+        model.fit(x_train, y_train, epochs=1, batch_size=32, verbose=0)
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"digits_mlp: test accuracy {accuracy:.3f}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.h5")
+    with warnings.catch_warnings():  # tf-keras's notes on HDF5 being legacy and on QKeras quantizers
+        warnings.simplefilter("ignore", UserWarning)
+        model.save(out / "model.h5")
     np.save(out / "test_inputs.npy", x_test.astype(np.float32))
 
 
