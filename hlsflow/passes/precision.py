@@ -16,6 +16,7 @@ from hlsflow.fixed import FixedType, quantize
 from hlsflow.ir import FLOAT, Graph
 
 DEFAULTS = {
+    "top": None,  # name of the top function (default: from the model's name; see backend/writer.py)
     "strategy": "latency",  # or "resource" (see passes/hardware.py)
     "reuse_factor": 1,
     "input_type": "ap_fixed<16,6,AP_RND_CONV,AP_SAT>",  # for inputs no quantizer sets
