@@ -81,8 +81,8 @@ FOR_LOOP = re.compile(r"\bfor\s*\(([^;]*);([^;]*);([^)]*)\)")
 STATIC_BOUND = re.compile(r"\s*int\s+(\w+)\s*=\s*[\w\s*+/()-]+;?\s*")
 FUNCTION = re.compile(r"(?:^|(?<=[;{}]))[\w:<>,\s*&]*?\b(\w+)\s*\(([^;{}]*)\)\s*(?:const\s*)?\{", re.M)
 PRAGMA = re.compile(r"#pragma\s+HLS\s+(\w+)([^\n]*)", re.I)
-DECLARATION = re.compile(r"(?:^|(?<=[;{}]))\s*((?:static\s+|const\s+|constexpr\s+)*)([A-Za-z_][\w:]*(?:<[^;{}()]*?>)?)"
-                         r"\s+(\w+)\s*((?:\[[^\]]+\])+)\s*(?=[=;])")
+DECLARATION = re.compile(r"(?:^|(?<=[;{}]))[ \t]*((?:static\s+|const\s+|constexpr\s+)*)([A-Za-z_][\w:]*(?:<[^;{}()]*?>)?)"
+                         r"\s+(\w+)\s*((?:\[[^\]]+\])+)\s*(?=[=;])", re.M)
 CONSTANT = re.compile(r"\b(?:static\s+)?(?:const|constexpr)\s+(?:static\s+)?(?:unsigned\s+)?int\s+([^;]+);")
 INT64 = re.compile(r"\b(?:unsigned\s+)?(?:long\s+long|long|u?int64_t|ap_u?int<64>)\s+(\w[^;]*);")
 FLOAT_LITERAL = r"(?:\d+\.\d*|\.\d+|\d+[eE][-+]?\d+)(?:[eE][-+]?\d+)?[fFlL]?"
@@ -94,12 +94,13 @@ COMPARISON = r"\s(?:<=|>=|==|!=|<|>)\s"
 class Source:
     path: Path
     text: str  # comments blanked out, line breaks kept
+    name: str  # as problems name it: the path within the project
 
     def line(self, pos: int) -> int:
         return self.text.count("\n", 0, pos) + 1
 
     def where(self, pos: int) -> str:
-        return f"{self.path.name}:{self.line(pos)}"
+        return f"{self.name}:{self.line(pos)}"
 
 
 @dataclass
@@ -591,7 +592,7 @@ def _weights_problems(project_dir: Path) -> list[Problem]:
             head = f.read(2000)
         m = re.search(r"HLSFLOW_WEIGHTS\(\s*\w+\s*,\s*(\w+)\s*,\s*(\d+)\s*\)", head)
         if m and int(m.group(2)) > documented.HUGE_ARRAY.value:
-            problems.append(Problem("huge-array", path.name, f"{m.group(1)} has {int(m.group(2))} elements, above "
+            problems.append(Problem("huge-array", f"firmware/weights/{path.name}", f"{m.group(1)} has {int(m.group(2))} elements, above "
                                                              f"{documented.HUGE_ARRAY.value} ({documented.HUGE_ARRAY.source})"))
     return problems
 
@@ -611,7 +612,8 @@ def _static_array_problems(source: Source, env: dict) -> list[Problem]:
 
 def firmware_problems(project_dir: Path, backend: str) -> list[Problem]:
     """Every problem in the project's firmware."""
-    sources = [Source(p, _blank_comments(p.read_text())) for p in firmware_files(project_dir)]
+    sources = [Source(p, _blank_comments(p.read_text()), p.relative_to(project_dir).as_posix())
+               for p in firmware_files(project_dir)]
     functions = {id(s): _functions(s) for s in sources}
     problems = [p for s in sources for p in _text_problems(s, functions[id(s)], backend)]
     everything = "\n".join(s.text for s in sources)
