@@ -93,6 +93,9 @@ class Project:
         """Run tb_data through the compiled C++ and check it as the testbench does:
         the summary lines of `make csim` and the verdict."""
         tb = self.directory / "tb_data"
+        if not (tb / "emulated.txt").is_file() or "tolerance" not in self.graph.meta["project"]:
+            raise ProjectError(f"{self.directory}: written by an older hlsflow (no tb_data/emulated.txt): "
+                               f"convert the model again")
         inputs = np.loadtxt(tb / "inputs.txt", ndmin=2)
         if self._library is None:
             self.compile(progress=progress)
@@ -109,7 +112,7 @@ class Project:
         rows = csim.compare(out, np.loadtxt(tb / "outputs.txt", ndmin=2), np.loadtxt(tb / "emulated.txt", ndmin=2),
                             columns, np.array(exact, bool), lg,
                             np.loadtxt(tb / "logits.txt", ndmin=2) if check_logits else None)
-        tolerances = self.graph.meta["project"].get("tolerance", {})
+        tolerances = self.graph.meta["project"]["tolerance"]
         return csim.verdict(rows, {labels[t]: tol for t, tol in tolerances.items()}, any(exact))
 
 
