@@ -270,9 +270,8 @@ def _text_problems(source: Source, functions: list[Function], backend: str) -> l
         for m in re.finditer(pattern, text):
             problems.append(Problem(kind, source.where(m.start()), f"{what} ({m.group(0).strip()})"))
     constants = _constants(text)
-    template_names = {n for f in functions for _, n in f.template}
-    template_names |= {w for head in re.findall(r"template\s*<([^{};]*)>", text)
-                       for item in _split(head) for w in re.findall(r"\w+$", item.split("=")[0].strip())}
+    template_names = {w for head in re.findall(r"template\s*<([^{};]*)>", text)  # functions' and structs'
+                      for item in _split(head) for w in re.findall(r"\w+$", item.split("=")[0].strip())}
     for m in FOR_LOOP.finditer(text):
         init, condition = m.group(1), m.group(2)
         if not STATIC_BOUND.fullmatch(init) or not _bound_is_static(condition, constants):
@@ -437,8 +436,7 @@ class _Walker:
         name = var.group(1) if var else ""
         unroll = _direct_pragma(body, "unroll")
         factor = evaluate(unroll.group(1), env) if unroll and unroll.group(1) else None
-        if region.pipelined or (unroll and (factor is None or factor == trips)) and not (unroll and unroll.group(1)
-                                                                                           and factor is None):
+        if region.pipelined or (unroll and (not unroll.group(1) or factor == trips)):  # completely unrolled
             copies = None if trips is None or region.copies is None else region.copies * trips
             inner = replace(region, copies=copies)
             limit = UNROLL_LIMIT[self.backend]
@@ -564,11 +562,12 @@ def _operand_before(text: str, end: int) -> str:
 
 
 def _direct_pragma(body: str, kind: str):
-    """The `#pragma HLS kind` of this block itself (not of a loop nested in it);
-    group 1 holds its factor= / II= value when there is one."""
+    """The `#pragma HLS kind` of this block itself (not of a loop nested in it,
+    nor one turned off); group 1 holds its factor= / II= value when there is one."""
     first_loop = re.search(r"\bfor\s*\(", body)
     head = body[:first_loop.start()] if first_loop else body
-    return re.search(rf"#pragma\s+HLS\s+{kind}\b(?:[^\n]*?\b(?:factor|II)\s*=\s*(\w+))?", head, re.I)
+    m = re.search(rf"#pragma\s+HLS\s+{kind}\b(?:[^\n]*?\b(?:factor|II)\s*=\s*(\w+))?[^\n]*", head, re.I)
+    return None if m is None or re.search(r"\boff\b", m.group(0), re.I) else m
 
 
 def _trip_count(parts: list, env: dict):
