@@ -19,7 +19,8 @@ def _convert(args) -> int:
             config[key] = getattr(args, key)
     project = convert(args.model, args.output, backend=args.backend, io_type=f"io_{args.io}", samples=samples,
                       config=config, force=args.force, weights=args.weights, part=args.part,
-                      clock_period=args.clock_period, error_target=args.error_target, input_range=args.input_range)
+                      clock_period=args.clock_period, error_target=args.error_target, input_range=args.input_range,
+                      top=args.top)
     print(f"hlsflow: wrote {project.directory} ({args.backend}, io_{args.io}) in {time.monotonic() - start:.1f} s")
     if "profile" in project.graph.meta:
         print(_calibration_line(project.graph))
@@ -136,6 +137,25 @@ def _csim(args) -> int:
     return 0 if ok else 1
 
 
+def _lint(args) -> int:
+    import json
+    from pathlib import Path
+
+    from hlsflow.backend.lint import problems
+    from hlsflow.errors import ProjectError
+
+    backend = args.backend
+    if backend is None:
+        path = Path(args.project) / "project.json"
+        if not path.is_file():
+            raise ProjectError(f"{args.project}: not an hlsflow project (no project.json); give --backend")
+        backend = json.loads(path.read_text())["meta"]["project"]["backend"]
+    found = problems(Path(args.project), backend)
+    for problem in found:
+        print(problem)
+    return 1 if found else 0
+
+
 def _report(args) -> int:
     import json
 
@@ -249,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reuse-factor", type=int,
                    help="default reuse factor of dense layers; above 1 selects the resource strategy "
                         "(convolutions stay unrolled)")
+    p.add_argument("--top", help="name of the top function (default: from the model's name), e.g. to put two IPs "
+                                 "of one model in a design")
     p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
     p.set_defaults(run=_convert)
 
@@ -276,6 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("csim", help="compile a project with g++ and compare with its Keras outputs")
     p.add_argument("project", help="project directory")
     p.set_defaults(run=_csim)
+
+    p = verbs.add_parser("lint", help="synthesizability lint of a project's firmware, pragmas and tcl: one line "
+                                      "per problem, exit 1 when any")
+    p.add_argument("project", help="project directory")
+    p.add_argument("--backend", choices=["vitis", "vivado"], help="the tool to check for (default: the project's)")
+    p.set_defaults(run=_lint)
 
     p = verbs.add_parser("report", help="estimated resources and latency (beside synthesis results when present)")
     p.add_argument("project", help="project directory")

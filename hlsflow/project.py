@@ -57,16 +57,16 @@ class Project:
         return path
 
     def predict(self, x, logits: bool = False, progress: bool = False) -> np.ndarray:
-        """Run the compiled C++ on a batch of raw inputs (cast like the hardware's inputs)."""
+        """Run the compiled C++ on a batch of raw inputs (cast like the hardware's inputs):
+        the top function's outputs, or with `logits=True` those of <top>_logits."""
         x = self._inputs(x)
+        if logits:
+            self._logits_tensor()
         if self._library is None:
             self.compile(progress=progress)
         cast = np.concatenate([a.reshape(len(a), -1) for a in cast_inputs(self.graph, x)], axis=1)
-        out, lg = self._library.run(cast, progress=progress)
-        if logits:
-            self._logits_tensor()
-            return lg
-        return self._split_outputs(out)
+        out, lg = self._library.run(cast, progress=progress, outputs=not logits, logits=logits)
+        return lg if logits else self._split_outputs(out)
 
     # -- helpers -----------------------------------------------------------------
     def _inputs(self, x) -> list:
@@ -96,36 +96,51 @@ class Project:
         return arrays[0] if len(arrays) == 1 else arrays
 
     def csim(self, progress: bool = True) -> tuple[list[str], bool]:
-        """Run tb_data through the compiled C++; the summary lines of `make csim` and the verdict."""
+        """Run tb_data through the compiled C++ and check it as the testbench does:
+        the summary lines of `make csim` and the verdict."""
         tb = self.directory / "tb_data"
+        if not (tb / "emulated.txt").is_file() or "tolerance" not in self.graph.meta["project"]:
+            raise ProjectError(f"{self.directory}: written by an older hlsflow (no tb_data/emulated.txt): "
+                               f"convert the model again")
         inputs = np.loadtxt(tb / "inputs.txt", ndmin=2)
-        reference = np.loadtxt(tb / "outputs.txt", ndmin=2)
         if self._library is None:
             self.compile(progress=progress)
-        out, lg = self._library.run(inputs, progress=progress)
-        softmax = self._has_softmax()
-        exact = np.concatenate([np.full(self.graph.tensors[t].size, self.graph.tensors[t].exact)
-                                for t in self.graph.outputs])
-        logits_ref = np.loadtxt(tb / "logits.txt", ndmin=2) if softmax else None
-        logits_exact = softmax and self.graph.tensors[self._logits_tensor()].exact
-        flags = np.loadtxt(tb / "boundary.txt", ndmin=1).astype(bool) if (tb / "boundary.txt").is_file() else None
-        return csim.summary(out, reference, exact, lg if softmax else None, logits_ref, logits_exact,
-                            self.graph.tensors[self.graph.outputs[0]].size, softmax, flags)
+        check_logits = self._has_softmax() and self.graph.tensors[self._logits_tensor()].exact
+        out, lg = self._library.run(inputs, progress=progress, logits=check_logits)
+        exact, columns, offset = [], {}, 0
+        labels = dict(csim.inexact_outputs(self.graph))
+        for t in self.graph.outputs:
+            size = self.graph.tensors[t].size
+            exact += [t not in labels] * size
+            if t in labels:
+                columns[labels[t]] = slice(offset, offset + size)
+            offset += size
+        rows = csim.compare(out, np.loadtxt(tb / "outputs.txt", ndmin=2), np.loadtxt(tb / "emulated.txt", ndmin=2),
+                            columns, np.array(exact, bool), lg,
+                            np.loadtxt(tb / "logits.txt", ndmin=2) if check_logits else None,
+                            np.loadtxt(tb / "boundary.txt", ndmin=1).astype(bool) if (tb / "boundary.txt").is_file()
+                            else None)
+        tolerances = self.graph.meta["project"]["tolerance"]
+        return csim.verdict(rows, {labels[t]: tol for t, tol in tolerances.items()}, any(exact))
 
 
 def convert(model, output_dir, backend: str = "vitis", io_type: str = "io_parallel", samples=None, config=None,
             force: bool = False, weights=None, part: str = writer.DEFAULT_PART,
-            clock_period: float = writer.DEFAULT_CLOCK_NS, error_target=None, input_range=None) -> Project:
+            clock_period: float = writer.DEFAULT_CLOCK_NS, error_target=None, input_range=None, top=None) -> Project:
     """Convert a Keras/QKeras model (object or file path) into an HLS project in output_dir.
     With `samples`, the types Keras leaves float are calibrated on them to meet
     `error_target` (see hlsflow.passes.profile); without, a float model gets
-    data-free types from its weights and `input_range`."""
+    data-free types from its weights and `input_range`. `top` (or config
+    "top") names the top function (default: from the model's name)."""
     io_type = {"parallel": "io_parallel", "stream": "io_stream"}.get(io_type, io_type)
-    settings = writer.check_settings(backend, part, clock_period, io_type)
+    config = load_json(config, "--config") if isinstance(config, (str, Path)) else config
+    top = top if top is not None else (config or {}).get("top")
+    settings = writer.check_settings(backend, part, clock_period, io_type, top)
     writer.check_output_dir(output_dir, force)  # before any conversion work
     model, graph = typed_graph(model, samples, config, weights, error_target, input_range)
     with step(f"writing {output_dir}"):
         tb_data = reference_data(model, graph, _first_rows(samples, TB_LIMIT))
+        settings["tolerance"] = csim.output_tolerances(graph, tb_data["outputs"], tb_data["emulated"])
         writer.write_project(graph, output_dir, settings, tb_data, force=force)
     return Project(output_dir, graph)
 
@@ -188,7 +203,8 @@ def _first_rows(samples, n):
 
 
 def reference_data(model, graph: Graph, samples=None) -> dict:
-    """Inputs as the hardware receives them and the Keras outputs on them."""
+    """Inputs as the hardware receives them, the Keras outputs on them and the
+    C model's (the emulator's) outputs."""
     arrays = stress_samples(graph) if samples is None else fit_samples(samples, input_shapes(graph))
     arrays = [np.asarray(a, np.float32) for a in arrays]  # what Keras sees (and quantizes itself)
     cast = cast_inputs(graph, arrays)  # from the same float32 values
@@ -200,9 +216,12 @@ def reference_data(model, graph: Graph, samples=None) -> dict:
     keras_in = [k.reshape((len(k),) + tuple(model.inputs[i].shape[1:])) for i, k in enumerate(keras_in)]
     outputs = _keras_call(model, keras_in)
     outputs = outputs if isinstance(outputs, list) else [outputs]
+    emulated = emulate(graph, cast)
+    emulated = emulated if isinstance(emulated, list) else [emulated]
     data = {
         "inputs": np.concatenate([c.reshape(len(c), -1) for c in cast], axis=1),
         "outputs": np.concatenate([np.asarray(o, np.float64).reshape(len(o), -1) for o in outputs], axis=1),
+        "emulated": np.concatenate([e.reshape(len(e), -1) for e in emulated], axis=1),  # the C model's bits
     }
     logits = keras_logits(model, keras_in)
     if logits is not None:

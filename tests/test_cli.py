@@ -41,7 +41,7 @@ def test_convert_then_csim_from_the_command_line(saved_model, tmp_path):
     assert (out / "project.json").is_file()
     result = hlsflow("csim", out)
     assert result.returncode == 0, result.stderr
-    assert "csim: 200/200 bit-exact (logits)" in result.stdout
+    assert "csim: 200/200 bit-exact (logits, C only)" in result.stdout
 
 
 def test_existing_directory_is_not_overwritten(saved_model, tmp_path):

@@ -69,7 +69,7 @@ def test_digits_emulator_equals_csim(digits, digits_project):
                           digits_project.emulate(held_out, logits=True).reshape(len(held_out), -1))
     assert len(np.loadtxt(digits_project.directory / "tb_data" / "inputs.txt")) == 500
     lines, ok = digits_project.csim(progress=False)
-    assert "argmax agreement" in lines[-1]
+    assert ok and any("argmax agreement" in line for line in lines), lines
 
 
 def test_data_free_conversion_warns_and_uses_input_range(digits, tmp_path):

@@ -138,7 +138,7 @@ def test_interrupted_convert_keeps_the_old_project(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(writer, "lint_project", broken)
+    monkeypatch.setattr(writer, "problems", broken)
     with pytest.raises(KeyboardInterrupt):
         hlsflow.convert(model, out, force=True, config={"reuse_factor": 2})
     assert _files(out) == before

@@ -89,7 +89,7 @@ def test_the_example(user):
     example = user.cwd / "digits_mlp"
     shutil.copytree(REPO / "projects" / "digits_mlp", example, ignore=shutil.ignore_patterns("build"))
     result = user.run("make", "-C", example, "all", f"PYTHON={sys.executable}")
-    assert "csim: 450/450 bit-exact (logits)" in result.stdout
+    assert "csim: 450/450 bit-exact (logits, C only)" in result.stdout
     assert "api: csim == emulator: True; logits bit-exact with the emulator: True" in result.stdout
 
 
@@ -97,7 +97,7 @@ def test_own_qkeras_model(user):
     (user.cwd / "my_qcnn.py").write_text(QKERAS_SCRIPT)
     user.run(sys.executable, "my_qcnn.py", ".")
     user.hlsflow("convert", "qcnn.h5", "-o", "qcnn_prj", "--samples", "qcnn_samples.npy")
-    assert "csim: 200/200 bit-exact (logits)" in user.hlsflow("csim", "qcnn_prj").stdout
+    assert "csim: 200/200 bit-exact (logits, C only)" in user.hlsflow("csim", "qcnn_prj").stdout
     assert "DSP" in user.hlsflow("report", "qcnn_prj").stdout
     user.hlsflow("profile", "qcnn.h5", "--samples", "qcnn_samples.npy", "--plot", "qcnn.png")
     assert (user.cwd / "qcnn.png").is_file()
@@ -120,6 +120,6 @@ def test_own_keras3_float_model(user):
                              "-o", "mlp_q.h5")
     assert "wrote mlp_q.h5" in quantized.stdout
     user.hlsflow("convert", "mlp_q.h5", "-o", "mlp_q_prj")
-    assert "csim: 200/200 bit-exact (logits)" in user.hlsflow("csim", "mlp_q_prj").stdout
+    assert "csim: 200/200 bit-exact (logits, C only)" in user.hlsflow("csim", "mlp_q_prj").stdout
     cache = user.hlsflow("cache").stdout
     assert "build cache" in cache

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import math
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -196,49 +198,119 @@ class CsimLibrary:
         self._run.argtypes = [ctypes.c_int] + [ctypes.POINTER(ctypes.c_double)] * 3
         self.sizes = (input_total, output_total, logits_total)
 
-    def run(self, x: np.ndarray, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, x: np.ndarray, progress: bool = False, outputs: bool = True,
+            logits: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(top function's outputs, logits) on a batch; either is None when not asked for
+        (or, for the logits, when the model has no final softmax)."""
         n_in, n_out, n_log = self.sizes
         x = np.ascontiguousarray(x.reshape(len(x), n_in), dtype=np.float64)
-        out = np.zeros((len(x), n_out))
-        logits = np.zeros((len(x), max(n_log, 1)))
+        out = np.zeros((len(x), n_out)) if outputs else None
+        lg = np.zeros((len(x), n_log)) if logits and n_log else None
         chunk = max(1, len(x) // 50) if progress else max(len(x), 1)
         with step("csim", len(x), show=progress) as bar:
             for start in range(0, len(x), chunk):
                 stop = min(start + chunk, len(x))
-                self._run(stop - start, _ptr(x[start:stop]), _ptr(out[start:stop]), _ptr(logits[start:stop]))
+                self._run(stop - start, _ptr(x, start, stop), _ptr(out, start, stop), _ptr(lg, start, stop))
                 bar.advance(stop - start)
-        return out, logits[:, :n_log]
+        return out, lg
 
 
-def _ptr(a: np.ndarray):
-    return a.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+def _ptr(a: np.ndarray | None, start: int = 0, stop: int | None = None):
+    """A pointer to rows start:stop of `a` (a null pointer for None)."""
+    if a is None:
+        return None
+    return a[start:stop].ctypes.data_as(ctypes.POINTER(ctypes.c_double))
 
 
 BOUNDARY_LINE = "csim: {} boundary cases (float32 rounding at a quantization step)"
 
 
-def summary(outputs: np.ndarray, reference: np.ndarray, exact_columns: np.ndarray,
-            logits: np.ndarray | None, logits_reference: np.ndarray | None, logits_exact: bool,
-            first_output_size: int, probabilities: bool, boundary: np.ndarray | None = None) -> tuple[list[str], bool]:
-    """The testbench's summary lines (same text as `make csim`) and whether all exact values match,
-    except on rows flagged in `boundary` (tb_data/boundary.txt: hlsflow.boundary), counted apart."""
-    same = np.all(outputs[:, exact_columns] == reference[:, exact_columns], axis=1)
-    if logits is not None and logits_exact:
-        same &= np.all(logits == logits_reference, axis=1)
-    n = len(outputs)
-    lines = []
-    if exact_columns.any() or (logits is not None and logits_exact):
-        lines.append(f"csim: {int(same.sum())}/{n} bit-exact" + (" (logits)" if logits is not None and logits_exact else ""))
-    if boundary is not None:
-        cases = ~same & boundary
-        lines.append(BOUNDARY_LINE.format(int(cases.sum())))
-        same |= cases
-    if not exact_columns.all():
-        approx = ~exact_columns
-        error = float(np.max(np.abs(outputs[:, approx] - reference[:, approx]))) if n else 0.0
-        agree = int(np.sum(np.argmax(outputs[:, :first_output_size], axis=1)
-                           == np.argmax(reference[:, :first_output_size], axis=1)))
-        what = "probabilities" if probabilities else "outputs"
-        lines.append(f"csim: {what} max abs error {'%.3g' % error}, argmax agreement {agree}/{n}")  # printf's %.3g
-    return lines, bool(same.all())
+TOLERANCE_MARGIN = 1.5  # the stated tolerance: this times the C model's error, rounded up
 
+
+def tolerance(error: float, quantum: float) -> float:
+    """The tolerance stated for an inexact output: TOLERANCE_MARGIN times the
+    C model's max error from Keras on the reference inputs (at least one
+    quantum of the output type), rounded up to one significant digit."""
+    bound = TOLERANCE_MARGIN * max(float(error), float(quantum))
+    exponent = math.floor(math.log10(bound))
+    digit = math.ceil(round(bound / 10.0 ** exponent, 9))
+    return float(f"{digit}e{exponent}")
+
+
+def inexact_outputs(graph) -> list[tuple[str, str]]:
+    """(tensor, label in the summary) of each output Keras computes in float."""
+    names = [t for t in graph.outputs if not graph.tensors[t].exact]
+    last = graph.nodes[-1] if graph.nodes else None
+    if len(graph.outputs) == 1:
+        single = "probabilities" if last is not None and last.op == "softmax" else "outputs"
+        return [(t, single) for t in names]
+    return [(t, f"output {t}") for t in names]
+
+
+def output_tolerances(graph, reference: np.ndarray, emulated: np.ndarray) -> dict:
+    """tensor -> the tolerance of each inexact output, from the C model's (the
+    emulator's) max error from Keras on the reference inputs (rows of the
+    concatenated outputs)."""
+    tolerances, offset = {}, 0
+    for name in graph.outputs:
+        t = graph.tensors[name]
+        if not t.exact:
+            columns = slice(offset, offset + t.size)
+            error = np.max(np.abs(emulated[:, columns] - reference[:, columns]), initial=0.0)
+            tolerances[name] = tolerance(error, 2.0 ** (t.type.integer - t.type.width))
+        offset += t.size
+    return tolerances
+
+
+@dataclass
+class Rows:
+    """The comparisons of each row (input sample) with its references, as the
+    testbench makes them: arrays of one value per row."""
+    keras_exact: np.ndarray  # exact outputs equal Keras's bit for bit
+    model_exact: np.ndarray  # every output equals the C model's bits (tb_data/emulated.txt)
+    errors: dict  # label -> max |output - Keras| per row, per inexact output
+    argmax_same: dict  # label -> same argmax as Keras per row (outputs of more than one value)
+    logits_exact: np.ndarray | None  # C only: <top>_logits equals Keras's logits (exact logits only)
+    boundary: np.ndarray | None = None  # tb_data/boundary.txt (hlsflow.boundary): Keras's float32 rounding
+    # may cross a quantization step on this row, so its Keras comparisons may differ (counted apart)
+
+
+def compare(outputs: np.ndarray, reference: np.ndarray, emulated: np.ndarray, columns: dict,
+            exact_columns: np.ndarray, logits=None, logits_reference=None, boundary=None) -> Rows:
+    """Row-by-row comparisons of the top function's outputs (and optionally
+    the logits) with Keras and the C model; `columns` maps each inexact
+    output's label to its column slice; `boundary` flags rows per tb_data/boundary.txt."""
+    keras_exact = np.all(outputs[:, exact_columns] == reference[:, exact_columns], axis=1)
+    errors = {label: np.max(np.abs(outputs[:, c] - reference[:, c]), axis=1) for label, c in columns.items()}
+    argmax_same = {label: np.argmax(outputs[:, c], axis=1) == np.argmax(reference[:, c], axis=1)
+                   for label, c in columns.items() if c.stop - c.start > 1}
+    logits_exact = None if logits is None else np.all(logits == logits_reference, axis=1)
+    return Rows(keras_exact, np.all(outputs == emulated, axis=1), errors, argmax_same, logits_exact, boundary)
+
+
+def verdict(rows: Rows, tolerances: dict, any_exact: bool) -> tuple[list[str], bool]:
+    """The summary lines (the same text as the testbench prints) and whether
+    every check passes: the C model's bits everywhere, Keras's bits on exact
+    outputs, the tolerance on the others, and the logits (C only)."""
+    n = len(rows.model_exact)
+    lines, ok = [], bool(rows.model_exact.all())
+    logits_exact = rows.logits_exact if rows.logits_exact is not None else np.ones(n, bool)
+    excused = np.zeros(n, bool) if rows.boundary is None else rows.boundary & ~(rows.keras_exact & logits_exact)
+    if any_exact:
+        lines.append(f"csim: {int(rows.keras_exact.sum())}/{n} bit-exact")
+        ok &= bool((rows.keras_exact | excused).all())
+    if rows.boundary is not None:
+        lines.append(BOUNDARY_LINE.format(int(excused.sum())))
+    for label, error in rows.errors.items():
+        worst = float(error.max()) if n else 0.0
+        line = f"csim: {label} within {'%.3g' % worst} of Keras (tolerance {'%g' % tolerances[label]})"  # printf's
+        if label in rows.argmax_same:
+            line += f", argmax agreement {int(rows.argmax_same[label].sum())}/{n}"
+        lines.append(line)
+        ok &= worst <= tolerances[label]
+    lines.append(f"csim: {int(rows.model_exact.sum())}/{n} match the C model bit for bit")
+    if rows.logits_exact is not None:
+        lines.append(f"csim: {int(rows.logits_exact.sum())}/{n} bit-exact (logits, C only)")
+        ok &= bool((rows.logits_exact | excused).all())
+    return lines, ok

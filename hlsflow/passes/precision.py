@@ -19,6 +19,7 @@ from hlsflow.fixed import FixedType, quantize
 from hlsflow.ir import FLOAT, Graph
 
 DEFAULTS = {
+    "top": None,  # name of the top function (default: from the model's name; see backend/writer.py)
     "default_precision": None,  # e.g. "ap_fixed<16,6>": the type of every tensor, weight and bias Keras leaves float
     "strategy": "latency",  # or "resource" (see passes/hardware.py)
     "reuse_factor": 1,
