@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from hlsflow.backend.writer import PIXELWISE
+from hlsflow.division import divider
 from hlsflow.ir import Graph
 from hlsflow.passes.hardware import conv_uses
 
@@ -128,11 +129,12 @@ def _pool_row(graph: Graph, node, stream: bool) -> dict:
     outputs = 1 if stream else a["out_hwc"][0] * a["out_hwc"][1]
     extra = (positions - outputs) * channels
     depth = math.ceil(math.log2(max(int(window.size), 2)))
-    if a.get("mode") == "avg":
-        acc, quot = a.get("accum_type", x), a.get("quot_type", x)
+    if a.get("mode") == "avg":  # a division: a multiplication by a reciprocal (hlsflow/division.py)
+        acc = a["accum_type"]
+        reciprocal = divider(a["divisors"], acc, graph.tensors[node.outputs[0]].type, node.name)["width"]
         divisions = outputs * channels
         return _row(node, adders=extra, lut_multipliers=divisions, delay=depth * ADD_NS + LUT_MULT_NS,
-                    lut=extra * acc.width + divisions * acc.width * quot.width)
+                    lut=extra * acc.width + divisions * acc.width * reciprocal)
     return _row(node, adders=extra, lut=extra * 2 * x.width, delay=depth * ADD_NS)
 
 

@@ -15,6 +15,7 @@ from hlsflow.backend.ap_types import ap_types_dir
 from hlsflow.backend.cache import cache_dir
 from hlsflow.backend.lint import lint_project
 from hlsflow.backend.names import cpp_identifier, unique_identifiers
+from hlsflow.division import divider
 from hlsflow.errors import OptionError, ProjectError
 from hlsflow.ir import Graph
 from hlsflow.softmax import softmax_tables
@@ -32,7 +33,7 @@ DEFAULT_CLOCK_NS = 5.0
 # Names the generated code derives from a tensor or node identifier.
 DERIVED = ("", "_t", "_w", "_b", "_s", "_accum_t", "_weight_t", "_bias_t", "_scale_t", "_index_t", "_exp_t",
            "_sum_t", "_inv_index_t", "_inv_t", "_exp_table", "_inv_table", "_logits", "_test", "_prj", "_H_",
-           "_quot_t", "_alpha_t", "_table", "_config", "_stream", "_bridge")
+           "_divider", "_alpha_t", "_theta_t", "_table", "_config", "_stream", "_bridge")
 RESERVED = ("logits", "peak", "same", "exact", "samples", "defines", "parameters", "in", "out", "ref", "lref")
 VALUES_PER_LINE = 8
 
@@ -99,9 +100,11 @@ def build_context(graph: Graph, settings: dict) -> dict:
         for key, value in sorted(node.attrs.items()):
             if key.endswith("_type"):
                 n["types"].append((key[:-5], _ctype(value)))
-        divides = "quot_type" in node.attrs
+        divides = "divisors" in node.attrs
         n["accum"] = f"{ident}_accum_t" if divides else n["x"]["t"]
-        n["quot"] = f"{ident}_quot_t" if divides else n["x"]["t"]
+        n["divider"] = f"{ident}_divider" if divides else "nnet::no_divider"
+        n["division"] = divider(node.attrs["divisors"], node.attrs["accum_type"], graph.tensors[node.outputs[0]].type,
+                                f"layer {node.name!r}") if divides else None
         n.update(_layout(graph, node, tensors))
         for key, suffix in (("weight", "w"), ("bias", "b"), ("scale", "s")):
             if key in node.params:

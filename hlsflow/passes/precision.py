@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from hlsflow.division import divider
 from hlsflow.errors import OptionError
 from hlsflow.fixed import FixedType, quantize
 from hlsflow.ir import FLOAT, Graph
@@ -249,22 +250,25 @@ def _union(graph: Graph, node, config):
 def _division(node, y, acc, count, x_exact, config):
     """Types of sum / count (avg pool, average merge): exact when every count is a
     power of two; otherwise the exact quotient is rounded once, half to even, to
-    the output type (a fused quantizer's, or a 24-bit approximation of float Keras)."""
+    the output type (a fused quantizer's, a chosen one, or a 24-bit approximation
+    of float Keras). The divider (hlsflow/division.py) is checked against the
+    final output type: a chosen type is applied here, not after this rule."""
     shift = max(math.ceil(math.log2(c)) for c in count)
     powers = all(c & (c - 1) == 0 for c in count)
     exact_t = type_for_interval(acc.min_value / min(count), acc.max_value / min(count), acc.fractional + shift)
-    if powers:
-        _set(y, exact_t, x_exact)
-    elif y.type == FLOAT:
-        width = min(exact_t.width, config["activation_width"])
-        y.type, y.exact = FixedType(width, exact_t.integer, exact_t.signed, "RND_CONV", "SAT"), False
+    if y.type == FLOAT:
+        if powers:
+            y.type, y.exact = exact_t, x_exact
+        else:
+            width = min(exact_t.width, config["activation_width"])
+            y.type, y.exact = FixedType(width, exact_t.integer, exact_t.signed, "RND_CONV", "SAT"), False
+        chosen = chosen_type(config, node.name, "output_type")
+        if chosen is not None and chosen != y.type:
+            y.type, y.exact = chosen, False
     else:
         y.exact = x_exact
-    g, f = y.type.fractional, acc.fractional
-    if g < f + shift and y.type.rounding != "RND_CONV":
-        raise OptionError(f"layer {node.name!r}: a division rounds half to even only; output type {y.type}")
-    node.attrs["quot_type"] = FixedType(acc.width + max(g - f, 0) + 1, acc.width + max(g - f, 0) + 1 - g)
-    _check_width(node, node.attrs["quot_type"])
+    node.attrs["divisors"] = list(count)
+    divider(count, acc, y.type, f"layer {node.name!r}")
 
 
 def _pool(graph: Graph, node, config):
@@ -378,6 +382,20 @@ def _same_as_input(graph: Graph, node, config):
     y.exact = x.exact
 
 
+def _threshold(graph: Graph, node, config):
+    """ThresholdedReLU: y = x if x > theta else 0, on the input's type. For x on
+    the input's grid, x > theta iff x > the largest grid value <= theta, so the
+    hardware compares with that fixed-point constant (clamped to one step below
+    the input's range, where every x passes, and its top, where none does)."""
+    _same_as_input(graph, node, config)
+    (x,) = graph.input_tensors(node)
+    step = x.type.step
+    theta = math.floor(node.attrs["theta"] / step) * step
+    theta = min(max(theta, x.type.min_value - step), x.type.max_value)
+    node.attrs["theta_value"] = theta
+    node.attrs["theta_type"] = type_for_interval(min(theta, 0.0), max(theta, 0.0), x.type.fractional)
+
+
 def _softmax(graph: Graph, node, config):
     (y,) = graph.output_tensors(node)
     opts = {**config["softmax"], **config.get("layers", {}).get(node.name, {})}
@@ -406,7 +424,7 @@ TYPE_RULES = {
     "concat": _union,
     "leaky_relu": _leaky_relu,
     "table": _table,
-    "threshold": _same_as_input,
+    "threshold": _threshold,
     "pad": _same_as_input,
     "upsample": _same_as_input,
     "transpose": _same_as_input,
@@ -444,7 +462,7 @@ def assign_types(graph: Graph, config) -> Graph:
 
 def _computes(graph: Graph, node) -> bool:
     """Whether a node computes new values (its output type is a choice), unlike relu/reshape."""
-    return TYPE_RULES[node.op] is not _same_as_input
+    return TYPE_RULES[node.op] not in (_same_as_input, _threshold)
 
 
 def _check_layer_names(graph: Graph, config) -> None:

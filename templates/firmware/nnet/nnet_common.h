@@ -26,31 +26,38 @@ void relu(const in_T x[N], out_T y[N]) {
     }
 }
 
-// total / count rounded once, half to even, to the fractional bits of quot_T
-// (= out_T's), then cast to out_T (only its overflow mode can apply). Exact
-// integer arithmetic on the raw bits: total = num * 2^-F, result = q * 2^-G.
-template <class acc_T, class quot_T, class out_T>
+// total / count rounded once, half to even, to out_T's fractional bits, then
+// cast to out_T (only its overflow mode can apply). No divider: DIV holds, for
+// each count the node can divide by, a reciprocal M (the quotient of the sum's
+// magnitude n is (n * M) >> DIV::shift) and the threshold the bits below the
+// shift must reach to round up; hlsflow/division.py derives them and states
+// why the result is exact for every sum.
+template <class acc_T, class out_T, class DIV>
 out_T divide(acc_T total, int count) {
 #pragma HLS INLINE
-    const int F = acc_T::width - acc_T::iwidth, G = out_T::width - out_T::iwidth;
-    ap_fixed<acc_T::width + 1, acc_T::iwidth + 1> t = total;
-    ap_int<acc_T::width + 1> raw = t.range(acc_T::width, 0);
-    long long num = raw.to_int64(), den = count;
-    if (G >= F) {
-        num <<= (G >= F ? G - F : 0);
-    } else {
-        den <<= (G >= F ? 0 : F - G);
-    }
-    long long q = num / den, r = num % den;
-    if (r < 0) {
-        q -= 1;
-        r += den;
-    }
-    if (2 * r > den || (2 * r == den && (q & 1))) q += 1;
-    quot_T y;
-    y.range(quot_T::width - 1, 0) = q;
+    const int W = acc_T::width, G = out_T::width - out_T::iwidth;
+    const int P = W + DIV::width, Q = P - DIV::shift + 1;  // product, quotient (+ rounding carry) bits
+    ap_fixed<W + 1, acc_T::iwidth + 1> t = total;
+    ap_int<W + 1> raw = t.range(W, 0);
+    bool negative = raw < 0;
+    ap_uint<W> n = negative ? ap_int<W + 1>(-raw) : raw;
+    ap_uint<P> p = n * DIV::reciprocal(count);
+    ap_uint<Q> q = p >> DIV::shift;
+    ap_uint<DIV::shift> low = p;
+    if (low >= DIV::round_up(count) || (DIV::even(count) && low[DIV::shift - 1] && q[0])) q++;
+    ap_int<Q + 1> signed_q = negative ? ap_int<Q + 1>(-q) : ap_int<Q + 1>(q);
+    ap_fixed<Q + 1, Q + 1 - G> y;
+    y.range(Q, 0) = signed_q.range(Q, 0);
     return y;
 }
+
+// The divider of a node that never divides (max pooling).
+struct no_divider {
+    static const int width = 1, shift = 1;
+    static ap_uint<1> reciprocal(int) { return 1; }
+    static ap_uint<2> round_up(int) { return 2; }
+    static bool even(int) { return false; }
+};
 
 template <class in_T, class out_T, class alpha_T, int N>
 void leaky_relu(const in_T x[N], out_T y[N], alpha_T alpha) {
@@ -65,8 +72,10 @@ void leaky_relu(const in_T x[N], out_T y[N], alpha_T alpha) {
     }
 }
 
-template <class in_T, class out_T, int N>
-void threshold(const in_T x[N], out_T y[N], double theta) {
+// ThresholdedReLU: theta is the largest value of in_T's grid below Keras's
+// threshold (precision.py), so the comparison is exact in fixed point.
+template <class in_T, class out_T, class theta_T, int N>
+void threshold(const in_T x[N], out_T y[N], theta_T theta) {
 #pragma HLS INLINE
     for (int i = 0; i < N; i++) {
 #pragma HLS UNROLL
@@ -114,12 +123,12 @@ void merge(const a_T a[N], const b_T b[N], out_T y[N]) {
     }
 }
 
-template <class a_T, class b_T, class out_T, class acc_T, class quot_T, int N>
+template <class a_T, class b_T, class out_T, class acc_T, class DIV, int N>
 void average(const a_T a[N], const b_T b[N], out_T y[N]) {
 #pragma HLS INLINE
     for (int i = 0; i < N; i++) {
 #pragma HLS UNROLL
-        y[i] = divide<acc_T, quot_T, out_T>(acc_T(a[i] + b[i]), 2);
+        y[i] = divide<acc_T, out_T, DIV>(acc_T(a[i] + b[i]), 2);
     }
 }
 
