@@ -208,6 +208,11 @@ def _table(graph, node, x):
     return node.params["table"][quantize_raw(x, index).astype(np.int64) & (2 ** index.width - 1)]
 
 
+def _step(graph, node, x):
+    """levels[number of thresholds <= x] (steps.py)."""
+    return node.params["levels"][np.searchsorted(node.params["thresholds"], x, side="right")]
+
+
 def _relu(graph, node, x):
     return quantize(np.maximum(x, 0), graph.tensors[node.outputs[0]].type)
 
@@ -232,4 +237,4 @@ def _softmax(graph, node, x):
 OPS = {"dense": _dense, "relu": _relu, "quantize": _quantize, "reshape": _reshape, "softmax": _softmax,
        "conv": _conv, "scale_shift": _scale_shift, "pool": _pool, "merge": _merge, "concat": _concat, "pad": _pad,
        "upsample": _upsample, "transpose": _transpose, "leaky_relu": _leaky_relu, "threshold": _threshold,
-       "table": _table}
+       "table": _table, "step": _step}

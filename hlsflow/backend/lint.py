@@ -77,7 +77,7 @@ def lint_file(path: Path, backend: str) -> list[str]:
         if not STATIC_BOUND.fullmatch(init) or not _bound_is_static(condition, constants):
             problems.append(f"{where(m.start())}: loop bound is not static ({m.group(0)})")
     for name, body in _function_bodies(text):
-        if re.search(rf"\b{name}\s*(<[^;]*?>)?\s*\(", body):
+        if re.search(rf"(?<![\w:]){name}\s*(<[^;]*?>)?\s*\(", body):  # not nnet::{name}
             problems.append(f"{path.name}: function {name} is recursive")
     for m in re.finditer(r"#pragma\s+HLS\s+(\w+)([^\n]*)", text):
         kind, rest = m.group(1).upper(), m.group(2)

@@ -179,7 +179,10 @@ def _add_activation(graph, activation, src, out, node_name, layer) -> str:
         graph.add_tensor(out, shape, quantizers.activation_type(activation, where))
         graph.add_node(node_name, "quantize", [src], [out])
     elif callable(activation):
-        _add_table(graph, activation, src, out, node_name, quantized=hasattr(activation, "bits"))
+        quantized = hasattr(activation, "bits")
+        if quantized:
+            quantizers.check_elementwise(activation, where)
+        _add_table(graph, activation, src, out, node_name, quantized=quantized)
     else:
         raise UnsupportedError(f"{where}: activation {name!r} is not supported")
     return out

@@ -15,6 +15,7 @@ from hlsflow.division import divider
 from hlsflow.errors import OptionError
 from hlsflow.fixed import FixedType, quantize
 from hlsflow.ir import FLOAT, Graph
+from hlsflow.steps import find_steps, step_luts, table_luts
 
 DEFAULTS = {
     "strategy": "latency",  # or "resource" (see passes/hardware.py)
@@ -342,22 +343,48 @@ def _leaky_relu(graph: Graph, node, config):
 
 
 def _table(graph: Graph, node, config):
-    """Element-wise function by a table over every value of the input (or, for
-    an already inexact input wider than table_width, over the input rounded)."""
+    """Element-wise function. A quantized activation that is a monotone step
+    function of its input (steps.py) becomes comparisons with its thresholds
+    (op "step") when its input is wider than table_width, or when the
+    comparisons take fewer LUTs than the table; anything else is a table over
+    every value of the input (or, for an already inexact input wider than
+    table_width, over the input rounded)."""
     (x,) = graph.input_tensors(node)
     (y,) = graph.output_tensors(node)
+    found = find_steps(graph.functions[node.name], x.type) if node.attrs["quantized"] else None
+    if found is not None:
+        thresholds, levels = found
+        if not len(thresholds):  # constant: one comparison that changes nothing keeps the form uniform
+            thresholds, levels = np.array([x.type.max_value]), np.repeat(levels, 2)
+        out_width = exact_type(levels).width
+        if (x.type.width > config["table_width"]
+                or step_luts(x.type.width, len(levels), out_width) < table_luts(x.type.width, out_width)):
+            node.op = "step"  # its own emulator function, template and estimate
+            node.params["thresholds"] = thresholds
+            node.params["levels"] = quantize(levels, _function_type(graph, node, y, levels, x.exact, config))
+            return
+    node.op = "table"
     index = FixedType(x.type.width, x.type.integer, x.type.signed)
     exact = x.exact
     if index.width > config["table_width"]:
         if x.exact:
             raise OptionError(f"layer {node.name!r}: a lookup table over its {x.type.width}-bit input exceeds "
-                              f"table_width={config['table_width']}; quantize the input first")
+                              f"table_width={config['table_width']} (and the function is not a monotone step "
+                              "function, which comparisons compute at any width); quantize the input first")
         index, exact = FixedType(config["table_width"], x.type.integer, x.type.signed, "RND_CONV", "SAT"), False
     codes = np.arange(2 ** index.width)
     if index.signed:
         codes = np.where(codes >= 2 ** (index.width - 1), codes - 2 ** index.width, codes)
     values = graph.functions[node.name](codes * index.step)
-    if y.type == FLOAT:  # the table's values are quantized to this type, so a chosen one applies here
+    node.attrs["index_type"] = index
+    node.params["table"] = quantize(values, _function_type(graph, node, y, values, exact, config))
+
+
+def _function_type(graph: Graph, node, y, values, exact, config) -> FixedType:
+    """Set and return the type of an element-wise function's output y, whose
+    every value is one of `values`: a fused quantizer's, else a chosen one, else
+    the narrowest exact type (rounded to activation_width for float functions)."""
+    if y.type == FLOAT:  # the values are quantized to this type, so a chosen one applies here
         t = chosen_type(config, node.name, "output_type")
         if t is not None:
             exact = False
@@ -370,8 +397,7 @@ def _table(graph: Graph, node, config):
                 t, exact = rounded_type(values, config["activation_width"]), False
         y.type = t
     y.exact = exact
-    node.attrs["index_type"] = index
-    node.params["table"] = quantize(values, y.type)
+    return y.type
 
 
 def _same_as_input(graph: Graph, node, config):
@@ -424,6 +450,7 @@ TYPE_RULES = {
     "concat": _union,
     "leaky_relu": _leaky_relu,
     "table": _table,
+    "step": _table,  # a table the table rule found cheaper as comparisons
     "threshold": _threshold,
     "pad": _same_as_input,
     "upsample": _same_as_input,

@@ -94,6 +94,32 @@ void table(const in_T x[N], out_T y[N], const out_T t[1 << index_T::width]) {
     }
 }
 
+// A monotone step function (a quantized activation, hlsflow/steps.py):
+// y = levels[number of thresholds <= x], thresholds ascending. Each input is
+// compared with the K - 1 constants at once; a binary search over the
+// results (LOG2K steps of a 1-bit selection) finds the level.
+template <class in_T, class out_T, int N, int K, int LOG2K>
+void step(const in_T x[N], out_T y[N], const in_T thresholds[K - 1], const out_T levels[K]) {
+#pragma HLS INLINE
+    for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+        bool reached[K];  // reached[j]: x >= thresholds[j - 1]
+#pragma HLS ARRAY_PARTITION variable=reached complete
+        reached[0] = true;
+        for (int j = 1; j < K; j++) {
+#pragma HLS UNROLL
+            reached[j] = x[i] >= thresholds[j - 1];
+        }
+        int level = 0;
+        for (int s = 0; s < LOG2K; s++) {
+#pragma HLS UNROLL
+            const int next = level + (1 << (LOG2K - 1 - s));
+            if (next < K && reached[next]) level = next;
+        }
+        y[i] = levels[level];
+    }
+}
+
 // Per-channel y = x * w + b over the last axis (C channels).
 template <class in_T, class out_T, class w_T, class b_T, int N, int C, bool RELU>
 void scale_shift(const in_T x[N], out_T y[N], const w_T w[C], const b_T b[C]) {
