@@ -16,7 +16,7 @@ from hlsflow.backend.cache import cache_dir
 from hlsflow.backend.lint import lint_project
 from hlsflow.backend.names import Identifiers, template_names
 from hlsflow.division import divider
-from hlsflow.errors import OptionError, ProjectError
+from hlsflow.errors import OptionError, ProjectError, UnsupportedError
 from hlsflow.ir import Graph, Node
 from hlsflow.softmax import softmax_tables
 
@@ -28,12 +28,13 @@ IO_TYPES = ("io_parallel", "io_stream")
 # io_stream: ops computed on one pixel (the last axis) at a time; the others
 # (besides conv and pool, which have line buffers) buffer their whole input.
 PIXELWISE = ("relu", "quantize", "reshape", "leaky_relu", "threshold", "table", "step", "scale_shift", "merge")
+TRANSPOSE_RANK = 6  # nnet::transpose: tensors of rank up to this (without the batch axis)
 DEFAULT_PART = "xcvu9p-flga2104-2-e"
 DEFAULT_CLOCK_NS = 5.0
 # Names the writer derives from a tensor or node identifier (the templates' own
 # are read from the templates by names.template_names), and numbered ones
 # (`<id>_copy<k>`: a fork's copies; `<id>_in<k>`: a repeated input of a node).
-DERIVED = ("_fork", "_w", "_b", "_s", "_table", "_exp_table", "_inv_table", "_divider", "_thresholds", "_levels")
+DERIVED = ("_fork", "_w", "_b", "_s", "_table", "_exp_table", "_inv_table", "_divider", "_thresholds", "_levels", "_alpha")
 NUMBERED = ("_copy", "_in")
 FILES = ("defines", "parameters", "nnet", "weights", "ap_types")  # names in firmware/ besides <top>.cpp/.h
 VALUES_PER_LINE = 8
@@ -152,6 +153,9 @@ def _node(graph: Graph, node, ident: str, tensors: dict, weights: list) -> dict:
     if node.op == "table":
         weights.append(_weights(f"{ident}_table", n["y"]["t"], graph.tensors[node.outputs[0]].type,
                                 node.params["table"]))
+    if node.op == "prelu":
+        n["alpha_period"] = node.params["alpha"].size
+        weights.append(_weights(f"{ident}_alpha", f"{ident}_alpha_t", node.attrs["alpha_type"], node.params["alpha"]))
     if node.op == "step":
         levels = node.params["levels"]
         n["levels"], n["levels_log2"] = len(levels), math.ceil(math.log2(len(levels)))
@@ -217,9 +221,20 @@ def _layout(graph, node, tensors) -> dict:
             parts.append({"x": tensors[t], "outer": outer, "inner": inner, "offset": offset, "total": total})
             offset += inner
         return {"parts": parts}
+    if node.op == "dot":  # (I, J, K, AI, AK, BJ, BK): see nnet::dot
+        dims = []
+        for t, axis in zip(node.inputs, node.attrs["axes"]):
+            shape = graph.tensors[t].shape
+            k, free = shape[axis], int(np.prod(shape)) // shape[axis]
+            dims.append((free, k, 1 if axis == 0 and len(shape) == 2 else k, free if axis == 0 and len(shape) == 2 else 1))
+        (i, k, ai, ak), (j, _, bj, bk) = dims
+        return {"dot": [i, j, k, ai, ak, bj, bk]}
     if node.op == "transpose":
         shape = list(graph.tensors[node.inputs[0]].shape)
-        pad = 3 - len(shape)
+        pad = TRANSPOSE_RANK - len(shape)
+        if pad < 0:
+            raise UnsupportedError(f"layer {node.name!r} (Permute): a rank-{len(shape)} tensor (without the batch "
+                                   f"axis); permutations of rank up to {TRANSPOSE_RANK} are supported")
         return {"dims": [1] * pad + shape, "perm": list(range(pad)) + [p + pad for p in node.attrs["perm"]]}
     return {}
 

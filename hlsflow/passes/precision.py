@@ -325,15 +325,16 @@ def _merge(graph: Graph, node, config):
 
 
 def _leaky_relu(graph: Graph, node, config):
-    """alpha * x for x < 0: exact here; Keras's float32 product is exact (so the
-    output bit-exact) when it fits float32's 24 significant bits."""
+    """alpha * x for x < 0 (LeakyReLU: one alpha; PReLU: one per element or
+    channel): exact here; Keras's float32 product is exact (so the output
+    bit-exact) when it fits float32's 24 significant bits."""
     (x,) = graph.input_tensors(node)
     (y,) = graph.output_tensors(node)
-    alpha = node.attrs["alpha"]
-    at = exact_type(np.array([alpha]))
+    alphas = node.params["alpha"] if node.op == "prelu" else np.array([node.attrs["alpha"]])
+    at = exact_type(alphas)
     node.attrs["alpha_type"] = at
     frac = x.type.fractional + max(at.fractional, 0)
-    ends = (x.type.min_value, x.type.max_value, alpha * x.type.min_value, alpha * x.type.max_value)
+    ends = (x.type.min_value, x.type.max_value, *(a * x.type.min_value for a in (alphas.min(), alphas.max())))
     t = type_for_interval(min(ends + (0,)), max(ends), frac)
     exact = x.exact and t.width <= 24
     if y.type == FLOAT:
@@ -408,6 +409,23 @@ def _same_as_input(graph: Graph, node, config):
     y.exact = x.exact
 
 
+def _dot(graph: Graph, node, config):
+    """Keras Dot: sums of K products, exact (the accumulator holds every partial
+    sum), like Dense: Keras's float32 sum is exact while it fits 24 bits."""
+    a, b = graph.input_tensors(node)
+    (y,) = graph.output_tensors(node)
+    k = a.shape[node.attrs["axes"][0]]
+    ends = [p * q for p in (a.type.min_value, a.type.max_value) for q in (b.type.min_value, b.type.max_value)]
+    frac = a.type.fractional + b.type.fractional
+    acc = type_for_interval(k * min(min(ends), 0), k * max(max(ends), 0), frac)
+    node.attrs["accum_type"] = acc
+    if y.type == FLOAT:
+        y.type, y.exact = _result_type(acc.min_value, acc.max_value, frac, a.exact and b.exact, config)
+    else:
+        y.exact = a.exact and b.exact
+    _check_width(node, acc, y.type)
+
+
 def _threshold(graph: Graph, node, config):
     """ThresholdedReLU: y = x if x > theta else 0, on the input's type. For x on
     the input's grid, x > theta iff x > the largest grid value <= theta, so the
@@ -427,7 +445,7 @@ def _softmax(graph: Graph, node, config):
     opts = {**config["softmax"], **config.get("layers", {}).get(node.name, {})}
     for key in SOFTMAX_KEYS:
         _record_choice(graph, node.name, key)
-    n = y.size
+    n = y.shape[-1]  # values per softmax (over the last axis)
     index = parse_type(opts["index_type"], "softmax.index_type")
     exp = parse_type(opts["exp_type"], "softmax.exp_type")
     sum_t = FixedType(exp.width + math.ceil(math.log2(n)), exp.integer + math.ceil(math.log2(n)), False)
@@ -449,6 +467,8 @@ TYPE_RULES = {
     "merge": _merge,
     "concat": _union,
     "leaky_relu": _leaky_relu,
+    "prelu": _leaky_relu,
+    "dot": _dot,
     "table": _table,
     "step": _table,  # a table the table rule found cheaper as comparisons
     "threshold": _threshold,

@@ -72,6 +72,40 @@ void leaky_relu(const in_T x[N], out_T y[N], alpha_T alpha) {
     }
 }
 
+// PReLU: y = x for x > 0, else alpha * x, alpha repeating with period A (the
+// channels, or the whole tensor).
+template <class in_T, class out_T, class alpha_T, int N, int A>
+void prelu(const in_T x[N], out_T y[N], const alpha_T alpha[A]) {
+#pragma HLS INLINE
+    for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+        if (x[i] > 0) {
+            y[i] = x[i];
+        } else {
+            y[i] = alpha[i % A] * x[i];
+        }
+    }
+}
+
+// Keras Dot: y[i * J + j] = sum over k of a[i * AI + k * AK] * b[j * BJ + k * BK]
+// (the strides place the summed axis of each input first or last). acc_T holds
+// every partial sum exactly; the only rounding is the cast to out_T.
+template <class a_T, class b_T, class out_T, class acc_T, int I, int J, int K, int AI, int AK, int BJ, int BK>
+void dot(const a_T a[I * K], const b_T b[J * K], out_T y[I * J]) {
+#pragma HLS INLINE
+    for (int i = 0; i < I; i++) {
+        for (int j = 0; j < J; j++) {
+#pragma HLS UNROLL
+            acc_T acc = 0;
+            for (int k = 0; k < K; k++) {
+#pragma HLS UNROLL
+                acc = acc + a[i * AI + k * AK] * b[j * BJ + k * BK];
+            }
+            y[i * J + j] = acc;
+        }
+    }
+}
+
 // ThresholdedReLU: theta is the largest value of in_T's grid below Keras's
 // threshold (precision.py), so the comparison is exact in fixed point.
 template <class in_T, class out_T, class theta_T, int N>
@@ -201,17 +235,27 @@ void upsample(const in_T x[IH * IW * C], out_T y[IH * FH * IW * FW * C]) {
     }
 }
 
-// Axis permutation of a rank-3 tensor D0 x D1 x D2: output axis a is input axis Pa.
-template <class in_T, class out_T, int D0, int D1, int D2, int P0, int P1, int P2>
-void transpose(const in_T x[D0 * D1 * D2], out_T y[D0 * D1 * D2]) {
+// Axis permutation of a tensor of rank up to 6, D0 x ... x D5 (leading axes
+// of size 1 pad lower ranks): output axis a is input axis Pa. Fully unrolled,
+// every index is a constant: the permutation is wiring.
+template <class in_T, class out_T, int D0, int D1, int D2, int D3, int D4, int D5, int P0, int P1, int P2, int P3,
+          int P4, int P5>
+void transpose(const in_T x[D0 * D1 * D2 * D3 * D4 * D5], out_T y[D0 * D1 * D2 * D3 * D4 * D5]) {
 #pragma HLS INLINE
-    const int dims[3] = {D0, D1, D2};
-    const int strides[3] = {D1 * D2, D2, 1};
-    const int O1 = dims[P1], O2 = dims[P2];
-    for (int i = 0; i < D0 * D1 * D2; i++) {
+    const int dims[6] = {D0, D1, D2, D3, D4, D5};
+    const int perm[6] = {P0, P1, P2, P3, P4, P5};
+    int strides[6];
+    strides[5] = 1;
+    for (int s = 0; s < 5; s++) strides[4 - s] = strides[5 - s] * dims[5 - s];
+    for (int i = 0; i < D0 * D1 * D2 * D3 * D4 * D5; i++) {
 #pragma HLS UNROLL
-        int a = i / (O1 * O2), b = (i / O2) % O1, c = i % O2;
-        y[i] = x[a * strides[P0] + b * strides[P1] + c * strides[P2]];
+        int rest = i, source = 0;
+        for (int s = 0; s < 6; s++) {  // output axes, innermost first
+            const int axis = perm[5 - s];
+            source += (rest % dims[axis]) * strides[axis];
+            rest /= dims[axis];
+        }
+        y[i] = x[source];
     }
 }
 
