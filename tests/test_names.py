@@ -159,3 +159,16 @@ def test_hostile_names_are_bit_exact(io_type, spec, tmp_path_factory):
     check_outputs_bit_exact(model, project, xs)
     code, out = make_csim(directory)
     assert code == 0, f"{spec}: {out}"
+
+
+def test_a_layer_named_like_a_derived_tensor_is_refused_in_one_line(tmp_path):
+    """`d_linear` is the name hlsflow gives Dense `d`'s output before its relu."""
+    import tf_keras as keras
+
+    from hlsflow.errors import UnsupportedError
+
+    inp = keras.Input((4,), name="x")
+    model = keras.Model(inp, [keras.layers.Dense(3, activation="relu", name="d")(inp),
+                              keras.layers.Dense(3, name="d_linear")(inp)])
+    with pytest.raises(UnsupportedError, match="layer 'd_linear'.*rename"):
+        hlsflow.convert(model, tmp_path / "prj")

@@ -12,7 +12,7 @@ import numpy as np
 from hlsflow.errors import ModelLoadError, UnsupportedError
 from hlsflow.frontend import quantizers
 from hlsflow.frontend.tf_setup import custom_objects, import_keras
-from hlsflow.ir import Graph
+from hlsflow.ir import DuplicateNameError, Graph
 
 
 # -- loading ---------------------------------------------------------------
@@ -83,7 +83,11 @@ def _translate(graph, layer, inputs) -> str:
             f"layer {layer.name!r} of class {cls} is not supported "
             f"(supported: {', '.join(sorted(HANDLERS))})"
         )
-    return handler(graph, layer, inputs)
+    try:
+        return handler(graph, layer, inputs)
+    except DuplicateNameError as exc:  # a name hlsflow derives (<layer>_linear, ...) is another layer's
+        raise UnsupportedError(f"layer {layer.name!r} ({cls}): {exc.args[0]} (hlsflow names the parts of a layer "
+                               "<layer>_linear, <layer>_activation, <layer>_depthwise ...); rename that layer") from None
 
 
 def output_shape(layer):
