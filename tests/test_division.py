@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import hlsflow
+from conftest import make_csim
 from hlsflow.division import divider
 from hlsflow.errors import OptionError
 from hlsflow.fixed import FixedType
@@ -115,7 +116,8 @@ def test_calibrated_average_pooling_csim_equals_emulator(case, io_type, tmp_path
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
 def test_quantized_average_pooling_is_bit_exact_on_every_sum(io_type, tmp_path):
     """Every window sum of a 5-bit input reaches the divider (counts 2 and 3 at
-    the edges of a 'same' window): csim, emulator and QKeras agree bit for bit."""
+    the edges of a 'same' window): csim, emulator, QKeras and `make csim` agree
+    bit for bit."""
     import tf_keras as keras
     from qkeras import QActivation, quantized_bits
 
@@ -127,7 +129,9 @@ def test_quantized_average_pooling_is_bit_exact_on_every_sum(io_type, tmp_path):
     codes = np.arange(32) / 8.0  # every value of ap_ufixed<5,2>
     grid = np.stack(np.meshgrid(codes, codes, codes, indexing="ij"), -1).reshape(-1, 3)
     x = np.stack([grid, grid[::-1]], axis=-1).astype(np.float32)
-    project = hlsflow.convert(model, tmp_path / "prj", io_type=io_type)
+    project = hlsflow.convert(model, tmp_path / "prj", io_type=io_type, samples=x)
     expected = model.predict(x, verbose=0)
     assert np.array_equal(project.emulate(x), expected)
     assert np.array_equal(project.predict(x), expected)
+    code, out = make_csim(tmp_path / "prj")  # on the first 500 of these inputs (tb_data)
+    assert code == 0 and "500/500 bit-exact" in out, out

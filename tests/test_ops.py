@@ -42,8 +42,8 @@ def _layers_model():
     parts, vec = keras.Input((6, 4), name="parts"), keras.Input((4,), name="vec")
     qa = QActivation(quantized_bits(6, 2, alpha=1), name="qa")(parts)
     qb = QActivation(quantized_bits(6, 2, alpha=1), name="qb")(vec)
-    per_particle = QDense(5, kernel_quantizer=quantized_bits(5, 0, alpha=1), bias_quantizer=quantized_bits(5, 0, alpha=1),
-                          name="per_particle")(qa)
+    per_particle = QDense(5, kernel_quantizer=quantized_bits(5, 0, alpha=1),
+                          bias_quantizer=quantized_bits(5, 0, alpha=1), name="per_particle")(qa)
     d = QActivation(quantized_bits(8, 3, alpha=1), name="dq")(per_particle)
     outputs = [L.PReLU(name="prelu_element")(d), L.PReLU(shared_axes=[1], name="prelu_channel")(d),
                L.Dot(axes=1, name="dot_vv")([qb, qb]), L.Dot(axes=(2, 1), name="dot_mv")([qa, qb]),
@@ -189,7 +189,8 @@ def test_chosen_output_types_keep_csim_equal_to_the_emulator(io_type, tmp_path):
     model = _every_computing_op()
     chosen = [name for name, keys in typed_graph(model)[1].meta["chosen"].items() if "output_type" in keys]
     assert len(chosen) >= 15
-    odd = ("ap_fixed<11,4,AP_RND_CONV,AP_SAT>", "ap_ufixed<9,3,AP_RND_CONV,AP_SAT>", "ap_fixed<13,6,AP_RND_CONV,AP_WRAP>")
+    odd = ("ap_fixed<11,4,AP_RND_CONV,AP_SAT>", "ap_ufixed<9,3,AP_RND_CONV,AP_SAT>",
+           "ap_fixed<13,6,AP_RND_CONV,AP_WRAP>")
     config = {"layers": {name: {"output_type": odd[k % 3]} for k, name in enumerate(sorted(chosen))}}
     project = hlsflow.convert(model, tmp_path / "prj", io_type=io_type, config=config)
     x = np.random.default_rng(3).normal(0, 2, (300, 9, 3)).astype(np.float32)

@@ -69,9 +69,9 @@ def _literals(tag: str):
 def scan_template(text: str, code: bool = True) -> TemplateNames:
     """The names one template writes: identifiers in its C++ text (not in
     comments, strings, or after `::`, `.`, `->`), identifier-like string
-    literals of the expressions it writes (`{{ }}`, `{% set %}`), and the fragments glued to expressions
-    (suffixes after them, numbered stems before them). `code=False` (Makefile,
-    tcl) keeps only the glued fragments."""
+    literals of the expressions it writes (`{{ }}`, `{% set %}`), and the
+    fragments glued to expressions (suffixes after them, numbered stems before
+    them). `code=False` (Makefile, tcl) keeps only the glued fragments."""
     text = re.sub(r"\{#.*?#\}", "", text, flags=re.S)
     fixed, suffixes, numbered = set(), set(), set()
     macros = {m.lower() for m in _DEFINE.findall(text)}
@@ -144,6 +144,8 @@ class Identifiers:
         self.numbered = sorted(names.numbered | {s.lower() for s in numbered})
         self.fixed = CPP_KEYWORDS | LIBRARY_NAMES | LIBRARY_TYPES | names.fixed  # C++ names: case matters
         self.taken = set(names.macros) | {r.lower() for r in reserved}  # claimed, guards, files: case does not
+        # a fixed name may get a suffix too (`l` -> `l_out` in the testbench's stream call)
+        self.taken |= {(f + s).lower() for f in names.fixed for s in self.suffixes}
         # stems of numbered families (fixed `in<k>`, and X + `_copy` for every claimed X)
         self.families = {n for n in self.numbered if not n.startswith("_")}
         self.stems = {s for s in map(_stem, self.taken | {f.lower() for f in self.fixed}) if s}

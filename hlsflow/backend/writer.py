@@ -34,7 +34,8 @@ DEFAULT_CLOCK_NS = 5.0
 # Names the writer derives from a tensor or node identifier (the templates' own
 # are read from the templates by names.template_names), and numbered ones
 # (`<id>_copy<k>`: a fork's copies; `<id>_in<k>`: a repeated input of a node).
-DERIVED = ("_fork", "_w", "_b", "_s", "_table", "_exp_table", "_inv_table", "_divider", "_thresholds", "_levels", "_alpha")
+DERIVED = ("_fork", "_w", "_b", "_s", "_table", "_exp_table", "_inv_table", "_divider", "_thresholds", "_levels",
+           "_alpha")
 NUMBERED = ("_copy", "_in")
 FILES = ("defines", "parameters", "nnet", "weights", "ap_types")  # names in firmware/ besides <top>.cpp/.h
 VALUES_PER_LINE = 8
@@ -226,7 +227,8 @@ def _layout(graph, node, tensors) -> dict:
         for t, axis in zip(node.inputs, node.attrs["axes"]):
             shape = graph.tensors[t].shape
             k, free = shape[axis], int(np.prod(shape)) // shape[axis]
-            dims.append((free, k, 1 if axis == 0 and len(shape) == 2 else k, free if axis == 0 and len(shape) == 2 else 1))
+            summed_first = axis == 0 and len(shape) == 2
+            dims.append((free, k, 1 if summed_first else k, free if summed_first else 1))
         (i, k, ai, ak), (j, _, bj, bk) = dims
         return {"dot": [i, j, k, ai, ak, bj, bk]}
     if node.op == "transpose":

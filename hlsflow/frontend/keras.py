@@ -86,8 +86,9 @@ def _translate(graph, layer, inputs) -> str:
     try:
         return handler(graph, layer, inputs)
     except DuplicateNameError as exc:  # a name hlsflow derives (<layer>_linear, ...) is another layer's
-        raise UnsupportedError(f"layer {layer.name!r} ({cls}): {exc.args[0]} (hlsflow names the parts of a layer "
-                               "<layer>_linear, <layer>_activation, <layer>_depthwise ...); rename that layer") from None
+        raise UnsupportedError(f"layer {layer.name!r} ({cls}): {exc.args[0]} (hlsflow names the parts of a "
+                               "layer <layer>_linear, <layer>_activation, <layer>_depthwise ...); rename that layer"
+                               ) from None
 
 
 def output_shape(layer):

@@ -29,13 +29,11 @@ def is_fixed_point(quantizer) -> bool:
 
 def check_elementwise(quantizer, where: str) -> None:
     """An activation quantizer that is not a cast is tabulated or compared
-    value by value (steps.py): it must not depend on the batch or on chance."""
+    value by value (steps.py): it must not depend on the batch. (Stochastic
+    quantizers are deterministic at inference, which is what Keras evaluates.)"""
     if isinstance(getattr(quantizer, "alpha", None), str):
         raise UnsupportedError(f"{where}: {type(quantizer).__name__} with alpha={quantizer.alpha!r} on activations "
                                "depends on each batch; only a fixed alpha can be built in hardware")
-    if getattr(quantizer, "use_stochastic_rounding", False) or type(quantizer).__name__.startswith(
-            ("stochastic_", "bernoulli")):
-        raise UnsupportedError(f"{where}: stochastic rounding has no hardware equivalent")
 
 
 def activation_type(quantizer, where: str) -> FixedType:
