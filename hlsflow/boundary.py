@@ -28,7 +28,7 @@ KERAS_ULPS = 16
 SLACK = 1.0 + 2.0 ** -40  # this module's own float64 roundings
 # Ops that quantize a value of any width by a monotone step function: a float op's
 # result may go to them unrounded, and they are flagged by their own op at value -+ E.
-STEP_OPS = ("quantize",)
+STEP_OPS = ("quantize", "step")
 MOVES = ("reshape", "transpose", "pad", "upsample")  # errors move with the values
 CASTS = ("dense", "conv", "scale_shift")  # ops whose output cast may be a fused quantizer's
 

@@ -206,6 +206,23 @@ def _leaky_relu(graph, node, x):
     return quantize(np.where(x > 0, x, node.attrs["alpha"] * x), graph.tensors[node.outputs[0]].type)
 
 
+def _prelu(graph, node, x):
+    alpha = node.params["alpha"]
+    flat = x.reshape(len(x), -1)
+    product = flat * np.tile(alpha, flat.shape[1] // alpha.size)
+    return quantize(np.where(flat > 0, flat, product).reshape(x.shape), graph.tensors[node.outputs[0]].type)
+
+
+def _dot(graph, node, a, b):
+    """sum_k a[i, k] * b[j, k] with the summed axes moved last (exact: every
+    partial sum fits in 53 bits)."""
+    ia, ib = node.attrs["axes"]
+    a = np.moveaxis(a, ia + 1, -1).reshape(len(a), -1, a.shape[ia + 1])
+    b = np.moveaxis(b, ib + 1, -1).reshape(len(b), -1, b.shape[ib + 1])
+    y = np.einsum("nik,njk->nij", a, b)
+    return quantize(y.reshape((len(y),) + graph.tensors[node.outputs[0]].shape), graph.tensors[node.outputs[0]].type)
+
+
 def _threshold(graph, node, x):
     return quantize(np.where(x > node.attrs["theta"], x, 0.0), graph.tensors[node.outputs[0]].type)
 
@@ -213,6 +230,11 @@ def _threshold(graph, node, x):
 def _table(graph, node, x):
     index = node.attrs["index_type"]
     return node.params["table"][quantize_raw(x, index).astype(np.int64) & (2 ** index.width - 1)]
+
+
+def _step(graph, node, x):
+    """levels[number of thresholds <= x] (steps.py)."""
+    return node.params["levels"][np.searchsorted(node.params["thresholds"], x, side="right")]
 
 
 def _relu(graph, node, x):
@@ -239,4 +261,5 @@ def _softmax(graph, node, x):
 OPS = {"dense": _dense, "relu": _relu, "quantize": _quantize, "reshape": _reshape, "softmax": _softmax,
        "conv": _conv, "scale_shift": _scale_shift, "pool": _pool, "merge": _merge, "concat": _concat, "pad": _pad,
        "upsample": _upsample, "transpose": _transpose, "leaky_relu": _leaky_relu, "threshold": _threshold,
-       "table": _table}
+       "table": _table, "step": _step,
+       "prelu": _prelu, "dot": _dot}

@@ -18,6 +18,10 @@ from hlsflow.fixed import FixedType
 FLOAT = "float"  # marker: type not decided yet (float in Keras)
 
 
+class DuplicateNameError(ValueError):
+    """A tensor or node name already in the graph."""
+
+
 @dataclass
 class Tensor:
     name: str
@@ -57,14 +61,14 @@ class Graph:
     # -- building and editing -------------------------------------------
     def add_tensor(self, name, shape, type=FLOAT, exact=True) -> Tensor:
         if name in self.tensors:
-            raise ValueError(f"duplicate tensor name {name!r}")
+            raise DuplicateNameError(f"duplicate tensor name {name!r}")
         t = Tensor(name, tuple(int(s) for s in shape), type, exact)
         self.tensors[name] = t
         return t
 
     def add_node(self, name, op, inputs, outputs, attrs=None, params=None) -> Node:
         if any(n.name == name for n in self.nodes):
-            raise ValueError(f"duplicate node name {name!r}")
+            raise DuplicateNameError(f"duplicate node name {name!r}")
         node = Node(name, op, list(inputs), list(outputs), dict(attrs or {}), dict(params or {}))
         self.nodes.append(node)
         return node

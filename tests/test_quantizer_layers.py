@@ -50,8 +50,9 @@ def test_quantizer_zoo_bit_exact(model, io_type, tmp_path):
 
 
 def test_table_over_too_wide_exact_input_is_refused():
+    """A float function (no step function: tests/test_steps.py) over an exact input wider than table_width."""
     import tf_keras as keras
-    from qkeras import QActivation, QDense, quantized_bits, quantized_tanh
+    from qkeras import QActivation, QDense, quantized_bits
 
     from hlsflow.errors import OptionError
     from hlsflow.frontend.keras import to_graph
@@ -60,6 +61,6 @@ def test_table_over_too_wide_exact_input_is_refused():
     x = keras.layers.Input((16,))
     y = QDense(8, kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))(
         QActivation(quantized_bits(12, 3))(x))
-    model = keras.Model(x, QActivation(quantized_tanh(8), name="wide_tanh")(y))
-    with pytest.raises(OptionError, match="wide_tanh.*table_width"):
+    model = keras.Model(x, keras.layers.Activation("sigmoid", name="wide_sigmoid")(y))
+    with pytest.raises(OptionError, match="wide_sigmoid.*table_width"):
         run_passes(to_graph(model))

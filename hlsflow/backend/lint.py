@@ -278,7 +278,7 @@ def _text_problems(source: Source, functions: list[Function], backend: str) -> l
             problems.append(Problem("unbounded-loop", source.where(m.start()),
                                     f"loop bound is not static ({m.group(0)})"))
     for f in functions:
-        if re.search(rf"\b{f.name}\s*(<[^;]*?>)?\s*\(", f.body):
+        if re.search(rf"(?<![\w:]){f.name}\s*(<[^;]*?>)?\s*\(", f.body):  # not nnet::{name}
             problems.append(Problem("recursion", f.where(0), f"function {f.name} is recursive"))
         problems += _function_text_problems(f, constants | template_names)
     for m in PRAGMA.finditer(text):

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from hlsflow.backend.writer import PIXELWISE
+from hlsflow.division import divider
+from hlsflow.steps import step_luts
 from hlsflow.ir import Graph
 from hlsflow.passes.hardware import conv_uses
 
@@ -128,11 +130,12 @@ def _pool_row(graph: Graph, node, stream: bool) -> dict:
     outputs = 1 if stream else a["out_hwc"][0] * a["out_hwc"][1]
     extra = (positions - outputs) * channels
     depth = math.ceil(math.log2(max(int(window.size), 2)))
-    if a.get("mode") == "avg":
-        acc, quot = a.get("accum_type", x), a.get("quot_type", x)
+    if a.get("mode") == "avg":  # a division: a multiplication by a reciprocal (hlsflow/division.py)
+        acc = a["accum_type"]
+        reciprocal = divider(a["divisors"], acc, graph.tensors[node.outputs[0]].type, node.name)["width"]
         divisions = outputs * channels
         return _row(node, adders=extra, lut_multipliers=divisions, delay=depth * ADD_NS + LUT_MULT_NS,
-                    lut=extra * acc.width + divisions * acc.width * quot.width)
+                    lut=extra * acc.width + divisions * acc.width * reciprocal)
     return _row(node, adders=extra, lut=extra * 2 * x.width, delay=depth * ADD_NS)
 
 
@@ -142,18 +145,38 @@ def _table_row(graph: Graph, node, lookups: int) -> dict:
     return _row(node, lut=lookups * rom, weight_bits=2 ** index.width * out.width, delay=TABLE_NS)
 
 
-def _softmax_row(node, n: int) -> dict:
-    """Max over the inputs, n exp lookups, their sum, one 1/sum lookup, n products."""
+def _step_row(graph: Graph, node, n: int) -> dict:
+    """k - 1 comparisons with constants and a k-way selection per value (steps.py); log2(k) selection levels."""
+    x, y, k = graph.tensors[node.inputs[0]].type, graph.tensors[node.outputs[0]].type, len(node.params["levels"])
+    return _row(node, lut=n * step_luts(x.width, k, y.width), weight_bits=k * y.width + (k - 1) * x.width,
+                delay=ADD_NS + math.ceil(math.log2(k)) * TABLE_NS / 2)
+
+
+def _softmax_row(node, n: int, rows: int = 1) -> dict:
+    """Per row of n values: max over the inputs, n exp lookups, their sum, one 1/sum lookup, n products."""
     a = node.attrs
     tables = [(a["index_type"], a["exp_type"], n), (a["inv_index_type"], a["inv_type"], 1)]
     rom = sum(k * math.ceil(2 ** i.width / ROM_BITS_PER_LUT) * t.width for i, t, k in tables)
     wide = a["exp_type"].width >= DSP_MIN_BITS and a["inv_type"].width >= DSP_MIN_BITS
     depth = math.ceil(math.log2(max(n, 2)))
     products = 0 if wide else n * a["exp_type"].width * a["inv_type"].width
-    return _row(node, dsp=n if wide else 0, lut_multipliers=0 if wide else n, adders=2 * n - 1,
-                lut=rom + (2 * n - 1) * a["sum_type"].width + products,
+    return _row(node, dsp=rows * n if wide else 0, lut_multipliers=0 if wide else rows * n, adders=rows * (2 * n - 1),
+                lut=rows * (rom + (2 * n - 1) * a["sum_type"].width + products),
                 weight_bits=sum(2 ** i.width * t.width for i, t, _ in tables),
                 delay=(2 * depth + 1) * ADD_NS + 2 * TABLE_NS + (DSP_NS if wide else LUT_MULT_NS))
+
+
+def _dot_row(graph: Graph, node) -> dict:
+    """I * J sums of K products of two variables (DSPs when both are wide)."""
+    a, b = (graph.tensors[t] for t in node.inputs)
+    k = a.shape[node.attrs["axes"][0]]
+    outputs = graph.tensors[node.outputs[0]].size
+    wide = min(a.type.width, b.type.width) >= DSP_MIN_BITS
+    n = outputs * k
+    return _row(node, multiplications=n, dsp=n if wide else 0, lut_multipliers=0 if wide else n,
+                adders=outputs * (k - 1), lut=(0 if wide else n * a.type.width * b.type.width)
+                + outputs * (k - 1) * node.attrs["accum_type"].width,
+                delay=(DSP_NS if wide else LUT_MULT_NS) + math.ceil(math.log2(max(k, 2))) * ADD_NS)
 
 
 def _elementwise_row(graph: Graph, node, n: int) -> dict:
@@ -169,13 +192,14 @@ def _elementwise_row(graph: Graph, node, n: int) -> dict:
                     lut=0 if wide else n * ts[0].width * ts[1].width, delay=DSP_NS if wide else LUT_MULT_NS)
     if node.op == "merge" and mode in ("add", "subtract", "average"):
         return _row(node, adders=n, lut=n * y.width, delay=ADD_NS)
-    if node.op == "scale_shift" or (node.op == "leaky_relu" and "alpha_type" in node.attrs):
-        weights = node.params["weight"] if node.op == "scale_shift" else np.array([node.attrs["alpha"]])
+    if node.op in ("scale_shift", "prelu") or (node.op == "leaky_relu" and "alpha_type" in node.attrs):
+        weights = (node.params["weight"] if node.op == "scale_shift" else node.params["alpha"] if node.op == "prelu"
+                   else np.array([node.attrs["alpha"]]))
         wt = node.attrs.get("weight_type", node.attrs.get("alpha_type"))
         uses = n // weights.size
         p = _products(ts[0].width, wt, weights, uses, uses)
         p.pop("any_dsp"), p.pop("any_mult")
-        return _row(node, **{k: v for k, v in p.items() if k != "products"}, adders=p["products"],
+        return _row(node, **{k: v for k, v in p.items() if k not in ("products", "lut")}, adders=p["products"],
                     lut=p["lut"] + p["products"] * y.width, delay=LUT_MULT_NS + ADD_NS)
     return _row(node, lut=n * y.width)  # a compare and select, or a saturating cast, per value
 
@@ -191,8 +215,12 @@ def _node_row(graph: Graph, node, stream: bool) -> dict:
         return _pool_row(graph, node, stream)
     if node.op == "table":
         return _table_row(graph, node, n)
+    if node.op == "step":
+        return _step_row(graph, node, n)
     if node.op == "softmax":
-        return _softmax_row(node, y.size)
+        return _softmax_row(node, y.shape[-1], y.size // y.shape[-1])
+    if node.op == "dot":
+        return _dot_row(graph, node)
     return _elementwise_row(graph, node, n)
 
 

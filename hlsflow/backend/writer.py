@@ -14,11 +14,12 @@ import numpy as np
 
 from hlsflow.backend.ap_types import ap_types_dir
 from hlsflow.backend.cache import cache_dir
-from hlsflow.backend.lint import OPEN_KINDS, problems
 from hlsflow.backend.csim import inexact_outputs
-from hlsflow.backend.names import CPP_KEYWORDS, cpp_identifier, unique_identifiers
-from hlsflow.errors import OptionError, ProjectError
-from hlsflow.ir import Graph
+from hlsflow.backend.lint import OPEN_KINDS, problems
+from hlsflow.backend.names import CPP_KEYWORDS, Identifiers, template_names
+from hlsflow.division import divider
+from hlsflow.errors import OptionError, ProjectError, UnsupportedError
+from hlsflow.ir import Graph, Node
 from hlsflow.softmax import softmax_tables
 
 # cxx_std: the C++ standard the tool's front end compiles (Vivado HLS 2020.1:
@@ -33,17 +34,17 @@ BACKENDS = {
 IO_TYPES = ("io_parallel", "io_stream")
 # io_stream: ops computed on one pixel (the last axis) at a time; the others
 # (besides conv and pool, which have line buffers) buffer their whole input.
-PIXELWISE = ("relu", "quantize", "reshape", "leaky_relu", "threshold", "table", "scale_shift", "merge")
+PIXELWISE = ("relu", "quantize", "reshape", "leaky_relu", "threshold", "table", "step", "scale_shift", "merge")
+TRANSPOSE_RANK = 6  # nnet::transpose: tensors of rank up to this (without the batch axis)
 DEFAULT_PART = "xcvu9p-flga2104-2-e"
 DEFAULT_CLOCK_NS = 5.0
-# Names the generated code derives from a tensor or node identifier.
-DERIVED = ("", "_t", "_w", "_b", "_s", "_accum_t", "_weight_t", "_bias_t", "_scale_t", "_index_t", "_exp_t",
-           "_sum_t", "_inv_index_t", "_inv_t", "_exp_table", "_inv_table", "_logits", "_test", "_prj", "_H_",
-           "_quot_t", "_alpha_t", "_table", "_config", "_stream", "_bridge")
-RESERVED = ("logits", "peak", "same", "exact", "samples", "defines", "parameters", "in", "out", "ref", "lref",
-            # local names of the testbench and the csim bridge, beside which tensors are declared
-            "x", "y", "s", "i", "v", "r", "first", "last", "argc", "argv", "dir", "fin", "fout", "flog", "argmax",
-            "argmax_same", "max_error", "read_row")
+# Names the writer derives from a tensor or node identifier (the templates' own
+# are read from the templates by names.template_names), and numbered ones
+# (`<id>_copy<k>`: a fork's copies; `<id>_in<k>`: a repeated input of a node).
+DERIVED = ("_fork", "_w", "_b", "_s", "_table", "_exp_table", "_inv_table", "_divider", "_thresholds", "_levels",
+           "_alpha")
+NUMBERED = ("_copy", "_in")
+FILES = ("defines", "parameters", "nnet", "weights", "ap_types")  # names in firmware/ besides <top>.cpp/.h
 VALUES_PER_LINE = 8
 
 
@@ -89,42 +90,17 @@ def _format(values) -> list[str]:
 
 def build_context(graph: Graph, settings: dict) -> dict:
     """Everything the templates need, with C++ identifiers for every name."""
-    top = settings.get("top") or cpp_identifier(graph.name)
-    ids = unique_identifiers(list(graph.tensors) + [n.name for n in graph.nodes], reserved=(top,) + RESERVED,
-                             derived=DERIVED)
-    tensors = {
-        t.name: {"name": t.name, "id": ids[t.name], "t": ids[t.name] + "_t", "cpp": _ctype(t.type), "size": t.size,
-                 "shape": list(t.shape), "exact": t.exact}
-        for t in graph.tensors.values()
-    }
-    inputs, outputs = _ports([tensors[t] for t in graph.inputs]), _ports([tensors[t] for t in graph.outputs])
+    allocator = identifiers(graph)
+    top = allocator.claim(settings.get("top") or graph.name, key=("top",))
+    if settings.get("top") and top != settings["top"]:
+        raise OptionError(f"--top {settings['top']!r}: a name the generated code uses itself; choose another")
+    tensors = {t.name: _tensor(t.name, allocator.claim(t.name), t.type, t.shape, t.exact)
+               for t in graph.tensors.values()}
     nodes, weights = [], []
     for node in graph.nodes:
-        ident = ids[node.name]
-        n = {"id": ident, "op": node.op, "x": tensors[node.inputs[0]], "y": tensors[node.outputs[0]],
-             "xs": [tensors[t] for t in node.inputs], "attrs": node.attrs, "mode": node.attrs.get("mode"),
-             "relu": "true" if node.attrs.get("relu") else "false", "scale": "scale" in node.params, "types": [],
-             "config": _config(node), "strategy": node.attrs.get("strategy", "latency"),
-             "reuse_factor": node.attrs.get("reuse_factor", 1)}
-        for key, value in sorted(node.attrs.items()):
-            if key.endswith("_type"):
-                n["types"].append((key[:-5], _ctype(value)))
-        divides = "quot_type" in node.attrs
-        n["accum"] = f"{ident}_accum_t" if divides else n["x"]["t"]
-        n["quot"] = f"{ident}_quot_t" if divides else n["x"]["t"]
-        n.update(_layout(graph, node, tensors))
-        for key, suffix in (("weight", "w"), ("bias", "b"), ("scale", "s")):
-            if key in node.params:
-                weights.append(_weights(f"{ident}_{suffix}", f"{ident}_{key}_t", node.attrs[f"{key}_type"],
-                                        node.params[key]))
-        if node.op == "table":
-            weights.append(_weights(f"{ident}_table", n["y"]["t"], graph.tensors[node.outputs[0]].type,
-                                    node.params["table"]))
-        if node.op == "softmax":
-            exp_table, inv_table = softmax_tables(node.attrs)
-            weights.append(_weights(f"{ident}_exp_table", f"{ident}_exp_t", node.attrs["exp_type"], exp_table))
-            weights.append(_weights(f"{ident}_inv_table", f"{ident}_inv_t", node.attrs["inv_type"], inv_table))
-        nodes.append(n)
+        nodes.append(_node(graph, node, allocator.claim(node.name), tensors, weights))
+    output_names = _separate_ports(graph, tensors, nodes, weights, allocator)
+    inputs, outputs = _ports([tensors[t] for t in graph.inputs]), _ports([tensors[t] for t in output_names])
     softmax = None
     if nodes and nodes[-1]["op"] == "softmax" and graph.outputs == [graph.nodes[-1].outputs[0]]:
         softmax = nodes[-1]
@@ -150,6 +126,89 @@ def build_context(graph: Graph, settings: dict) -> dict:
     }
 
 
+def identifiers(graph: Graph) -> Identifiers:
+    """The allocator of every C++ identifier made from a name of the model
+    (names.py): claim(name) for a tensor or node (a node and a tensor of the
+    same name share one identifier: the templates derive different names from
+    nodes and tensors), claim(graph.name, key=("top",)) for the top function."""
+    typedefs = {f"_{key[:-5]}_t" for node in graph.nodes for key in node.attrs if key.endswith("_type")}
+    return Identifiers(template_names(templates_dir()), suffixes=DERIVED + tuple(sorted(typedefs)),
+                       numbered=NUMBERED, reserved=FILES)
+
+
+def _tensor(name, ident, fixed_type, shape, exact) -> dict:
+    return {"name": name, "id": ident, "t": ident + "_t", "cpp": _ctype(fixed_type), "size": int(np.prod(shape)),
+            "shape": list(shape), "exact": exact}
+
+
+def _node(graph: Graph, node, ident: str, tensors: dict, weights: list) -> dict:
+    """The template view of one node (its constant arrays appended to `weights`)."""
+    n = {"id": ident, "op": node.op, "x": tensors[node.inputs[0]], "y": tensors[node.outputs[0]],
+         "xs": [tensors[t] for t in node.inputs], "attrs": node.attrs, "mode": node.attrs.get("mode"),
+         "relu": "true" if node.attrs.get("relu") else "false", "scale": "scale" in node.params, "types": [],
+         "config": _config(node), "strategy": node.attrs.get("strategy", "latency"),
+         "reuse_factor": node.attrs.get("reuse_factor", 1)}
+    for key, value in sorted(node.attrs.items()):
+        if key.endswith("_type"):
+            n["types"].append((f"{ident}_{key[:-5]}_t", _ctype(value)))
+    divides = "divisors" in node.attrs
+    n["accum"] = f"{ident}_accum_t" if divides else n["x"]["t"]
+    n["divider"] = f"{ident}_divider" if divides else "nnet::no_divider"
+    n["division"] = divider(node.attrs["divisors"], node.attrs["accum_type"], graph.tensors[node.outputs[0]].type,
+                            f"layer {node.name!r}") if divides else None
+    n.update(_layout(graph, node, tensors))
+    for key, suffix in (("weight", "w"), ("bias", "b"), ("scale", "s")):
+        if key in node.params:
+            weights.append(_weights(f"{ident}_{suffix}", f"{ident}_{key}_t", node.attrs[f"{key}_type"],
+                                    node.params[key]))
+    if node.op == "table":
+        weights.append(_weights(f"{ident}_table", n["y"]["t"], graph.tensors[node.outputs[0]].type,
+                                node.params["table"]))
+    if node.op == "prelu":
+        n["alpha_period"] = node.params["alpha"].size
+        weights.append(_weights(f"{ident}_alpha", f"{ident}_alpha_t", node.attrs["alpha_type"], node.params["alpha"]))
+    if node.op == "step":
+        levels = node.params["levels"]
+        n["levels"], n["levels_log2"] = len(levels), math.ceil(math.log2(len(levels)))
+        weights.append(_weights(f"{ident}_thresholds", n["x"]["t"], graph.tensors[node.inputs[0]].type,
+                                node.params["thresholds"]))
+        weights.append(_weights(f"{ident}_levels", n["y"]["t"], graph.tensors[node.outputs[0]].type, levels))
+    if node.op == "softmax":
+        exp_table, inv_table = softmax_tables(node.attrs)
+        weights.append(_weights(f"{ident}_exp_table", f"{ident}_exp_t", node.attrs["exp_type"], exp_table))
+        weights.append(_weights(f"{ident}_inv_table", f"{ident}_inv_t", node.attrs["inv_type"], inv_table))
+    return n
+
+
+def _separate_ports(graph: Graph, tensors: dict, nodes: list, weights: list, allocator) -> list[str]:
+    """The tensors of the output ports. Every port is a C++ variable of its own:
+    where the model returns one of its inputs (a lone input quantizer) or one
+    tensor twice, or a final softmax reads an input (the logits port of the
+    logits function), a copy node (a same-shape reshape) gives the port its own
+    tensor. Nothing changes in the IR."""
+
+    def copy(name, before=None) -> str:
+        k = 0
+        while (port := f"{name} (port {k})") in tensors:
+            k += 1
+        t = graph.tensors[name]
+        tensors[port] = _tensor(port, allocator.claim(f"{name}_port", key=("port", port)), t.type, t.shape, t.exact)
+        node = Node(port, "reshape", [name], [port])
+        n = _node(graph, node, tensors[port]["id"], tensors, weights)
+        nodes.insert(len(nodes) if before is None else nodes.index(before), n)
+        return port
+
+    outputs, seen = [], set(graph.inputs)
+    for name in graph.outputs:
+        outputs.append(copy(name) if name in seen else name)
+        seen.add(outputs[-1])
+    last = graph.nodes[-1] if graph.nodes else None
+    if last is not None and last.op == "softmax" and graph.outputs == last.outputs and last.inputs[0] in graph.inputs:
+        softmax = nodes[-1]
+        softmax["x"] = softmax["xs"][0] = tensors[copy(last.inputs[0], before=softmax)]
+    return outputs
+
+
 def _config(node) -> list:
     """Geometry constants of a sliding-window node (its C++ CFG struct)."""
     if node.op not in ("conv", "pool"):
@@ -173,9 +232,21 @@ def _layout(graph, node, tensors) -> dict:
             parts.append({"x": tensors[t], "outer": outer, "inner": inner, "offset": offset, "total": total})
             offset += inner
         return {"parts": parts}
+    if node.op == "dot":  # (I, J, K, AI, AK, BJ, BK): see nnet::dot
+        dims = []
+        for t, axis in zip(node.inputs, node.attrs["axes"]):
+            shape = graph.tensors[t].shape
+            k, free = shape[axis], int(np.prod(shape)) // shape[axis]
+            summed_first = axis == 0 and len(shape) == 2
+            dims.append((free, k, 1 if summed_first else k, free if summed_first else 1))
+        (i, k, ai, ak), (j, _, bj, bk) = dims
+        return {"dot": [i, j, k, ai, ak, bj, bk]}
     if node.op == "transpose":
         shape = list(graph.tensors[node.inputs[0]].shape)
-        pad = 3 - len(shape)
+        pad = TRANSPOSE_RANK - len(shape)
+        if pad < 0:
+            raise UnsupportedError(f"layer {node.name!r} (Permute): a rank-{len(shape)} tensor (without the batch "
+                                   f"axis); permutations of rank up to {TRANSPOSE_RANK} are supported")
         return {"dims": [1] * pad + shape, "perm": list(range(pad)) + [p + pad for p in node.attrs["perm"]]}
     return {}
 
@@ -221,8 +292,13 @@ def _stream_wiring(graph, nodes, inputs, outputs, tensors):
         if n["op"] == "reshape":  # same element order: pass chunks through
             size = math.gcd(n["x"]["shape"][-1], n["y"]["shape"][-1])
         n["chunks"] = n["y"]["size"] // size
-        n["chunk"] = dict(n, x=_resize(n["x"], n, size), y=dict(n["y"], size=size),
-                          xs=[_resize(x, n, size) for x in n["xs"]])
+        xs = [_resize(x, n, size) for x in n["xs"]]
+        for k, x in enumerate(xs):  # the stream process holds each input in an array of its own
+            if any(x["id"] == other["id"] for other in xs[:k]):
+                xs[k] = dict(x, id=f"{x['id']}_in{k}")
+        n["chunk"] = dict(n, x=xs[0], y=dict(n["y"], size=size), xs=xs)
+        if "parts" in n:
+            n["chunk"]["parts"] = [dict(part, x=x) for part, x in zip(n["parts"], xs)]
     return list(streams.values()), forks
 
 

@@ -15,7 +15,7 @@ from hlsflow import progress
 from hlsflow.errors import ModelLoadError, UnsupportedError
 from hlsflow.frontend import quantizers
 from hlsflow.frontend.tf_setup import custom_objects, import_keras, import_keras3, import_tensorflow
-from hlsflow.ir import Graph
+from hlsflow.ir import DuplicateNameError, Graph
 
 
 # -- loading ---------------------------------------------------------------
@@ -158,7 +158,12 @@ def _translate(graph, layer, inputs) -> str:
             f"layer {layer.name!r} of class {cls} is not supported "
             f"(supported: {', '.join(sorted(HANDLERS))})"
         )
-    return handler(graph, layer, inputs)
+    try:
+        return handler(graph, layer, inputs)
+    except DuplicateNameError as exc:  # a name hlsflow derives (<layer>_linear, ...) is another layer's
+        raise UnsupportedError(f"layer {layer.name!r} ({cls}): {exc.args[0]} (hlsflow names the parts of a "
+                               "layer <layer>_linear, <layer>_activation, <layer>_depthwise ...); rename that layer"
+                               ) from None
 
 
 def output_shape(layer):
@@ -181,11 +186,8 @@ def _identity(graph, layer, inputs):
 
 def _dense(graph, layer, inputs):
     (src,) = inputs
-    if len(graph.tensors[src].shape) != 1:
-        raise UnsupportedError(
-            f"layer {layer.name!r} ({type(layer).__name__}): input of rank {len(graph.tensors[src].shape)}; "
-            "only flat inputs are supported (add a Flatten)"
-        )
+    if len(graph.tensors[src].shape) > 1:  # Keras applies it to the last axis: a pointwise convolution
+        return spatial.pointwise_dense(graph, layer, src)
     kernel = layer.kernel.numpy()
     bias = layer.bias.numpy() if layer.use_bias else np.zeros(kernel.shape[1], np.float32)
     kq = getattr(layer, "kernel_quantizer_internal", None)
@@ -245,16 +247,17 @@ def _add_activation(graph, activation, src, out, node_name, layer) -> str:
     if name == "relu":
         graph.add_tensor(out, shape)
         graph.add_node(node_name, "relu", [src], [out])
-    elif name == "softmax":
-        if len(shape) != 1:
-            raise UnsupportedError(f"{where}: softmax over a rank-{len(shape)} tensor is not supported yet")
+    elif name == "softmax":  # over the last axis
         graph.add_tensor(out, shape)
         graph.add_node(node_name, "softmax", [src], [out])
     elif quantizers.is_fixed_point(activation):
         graph.add_tensor(out, shape, quantizers.activation_type(activation, where))
         graph.add_node(node_name, "quantize", [src], [out])
     elif callable(activation):
-        _add_table(graph, activation, src, out, node_name, quantized=hasattr(activation, "bits"))
+        quantized = hasattr(activation, "bits")
+        if quantized:
+            quantizers.check_elementwise(activation, where)
+        _add_table(graph, activation, src, out, node_name, quantized=quantized)
     else:
         raise UnsupportedError(f"{where}: activation {name!r} is not supported")
     return out
@@ -278,6 +281,37 @@ def _leaky_relu(graph, layer, inputs):
     alpha = float(np.float32(layer_attribute(layer, "alpha", "negative_slope")))
     graph.add_tensor(layer.name, graph.tensors[inputs[0]].shape)
     graph.add_node(layer.name, "leaky_relu", inputs, [layer.name], {"alpha": alpha})
+    return layer.name
+
+
+def _prelu(graph, layer, inputs):
+    """y = x for x > 0, else alpha * x, alpha per element (shared along
+    `shared_axes`); stored flat with the period it repeats with (channels,
+    or the whole tensor)."""
+    shape = graph.tensors[inputs[0]].shape
+    rows = np.broadcast_to(np.asarray(layer.alpha.numpy(), np.float64), shape).reshape(-1, shape[-1])
+    graph.add_tensor(layer.name, shape)
+    graph.add_node(layer.name, "prelu", inputs, [layer.name], {},
+                   {"alpha": rows[0] if np.all(rows == rows[0]) else rows.ravel()})
+    return layer.name
+
+
+def _dot(graph, layer, inputs):
+    """Keras Dot: sums the products along one axis of each input (of rank 1
+    or 2 without the batch axis); the output holds the other axes of the
+    first input, then of the second."""
+    shapes = [graph.tensors[t].shape for t in inputs]
+    where = f"layer {layer.name!r} (Dot)"
+    if layer.normalize:
+        raise UnsupportedError(f"{where}: normalize=True (a float l2 normalization) is not supported")
+    if len(inputs) != 2 or any(len(s) > 2 for s in shapes):
+        raise UnsupportedError(f"{where}: only two inputs of rank 1 or 2 (without the batch axis) are supported")
+    axes = layer.axes if isinstance(layer.axes, (list, tuple)) else [layer.axes] * 2
+    axes = [a % (len(s) + 1) - 1 for a, s in zip(axes, shapes)]
+    if any(a < 0 for a in axes):
+        raise UnsupportedError(f"{where}: a dot product over the batch axis")
+    graph.add_tensor(layer.name, output_shape(layer))
+    graph.add_node(layer.name, "dot", inputs, [layer.name], {"axes": axes})
     return layer.name
 
 
@@ -366,6 +400,7 @@ HANDLERS = {
     "ReLU": _relu_layer,
     "LeakyReLU": _leaky_relu,
     "ThresholdedReLU": _thresholded_relu,
+    "PReLU": _prelu,
     "ELU": _function_layer,
     "Softmax": _softmax_layer,
     "Dropout": _identity,
@@ -383,6 +418,7 @@ HANDLERS = {
     "Maximum": _merge("maximum"),
     "Minimum": _merge("minimum"),
     "Concatenate": _concatenate,
+    "Dot": _dot,
 }
 
 from hlsflow.frontend import spatial  # noqa: E402  (its handlers use this module's helpers)

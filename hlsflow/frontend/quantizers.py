@@ -22,7 +22,18 @@ def is_fixed_point(quantizer) -> bool:
     if name == "quantized_relu":
         return not (quantizer.use_sigmoid or quantizer.negative_slope or quantizer.relu_upper_bound is not None
                     or getattr(quantizer, "is_quantized_clip", True) is False)
-    return name == "quantized_bits" or (isinstance(quantizer, str) and quantizer in SUPPORTED_ACTIVATION_QUANTIZERS)
+    if name == "quantized_bits":
+        return quantizer.bits - quantizer.keep_negative > 0  # one signed bit: a sign function (steps.py)
+    return isinstance(quantizer, str) and quantizer in SUPPORTED_ACTIVATION_QUANTIZERS
+
+
+def check_elementwise(quantizer, where: str) -> None:
+    """An activation quantizer that is not a cast is tabulated or compared
+    value by value (steps.py): it must not depend on the batch. (Stochastic
+    quantizers are deterministic at inference, which is what Keras evaluates.)"""
+    if isinstance(getattr(quantizer, "alpha", None), str):
+        raise UnsupportedError(f"{where}: {type(quantizer).__name__} with alpha={quantizer.alpha!r} on activations "
+                               "depends on each batch; only a fixed alpha can be built in hardware")
 
 
 def activation_type(quantizer, where: str) -> FixedType:
@@ -45,8 +56,6 @@ def _bits_type(q, where: str) -> FixedType:
             "only alpha=1 or None can be built in hardware"
         )
     keep_negative = bool(q.keep_negative)
-    if q.bits - keep_negative <= 0:
-        raise UnsupportedError(f"{where}: quantized_bits with {q.bits} bit(s) (binary) is not supported yet")
     if getattr(q, "use_stochastic_rounding", False):
         raise UnsupportedError(f"{where}: stochastic rounding has no hardware equivalent")
     overflow = "SAT_SYM" if (q.symmetric and keep_negative) else "SAT"

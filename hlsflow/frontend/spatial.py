@@ -141,6 +141,21 @@ def _add_conv(graph, layer, src, name, attrs, groups, weight, kq, kernel_shape, 
     return kf.add_linear(graph, layer, "conv", src, name, attrs, params, activation)
 
 
+def pointwise_dense(graph, layer, src):
+    """A Dense (or QDense) on an input of rank > 1: Keras applies it to the
+    last axis, at every position of the others (the per-particle Dense of Deep
+    Sets and interaction networks). It is a 1x1 convolution over those
+    positions, viewed as one row: the memory layout is the same."""
+    shape = graph.tensors[src].shape
+    kernel = layer.kernel.numpy()
+    positions = int(np.prod(shape[:-1]))
+    attrs = {"in_hwc": [1, positions, shape[-1]], "out_hwc": [1, positions, kernel.shape[1]], "kernel": [1, 1],
+             "strides": [1, 1], "dilation": [1, 1], "pads": [0, 0, 0, 0]}
+    kq = getattr(layer, "kernel_quantizer_internal", None)
+    weight = quantizers.quantized_values(kq, kernel).reshape(1, 1, *kernel.shape)
+    return _add_conv(graph, layer, src, layer.name, attrs, 1, weight, kq, kernel.shape, layer.activation)
+
+
 def _pool(mode, rank=None):
     def handler(graph, layer, inputs):
         (src,) = inputs

@@ -4,7 +4,7 @@ from hlsflow.ir import FLOAT, Graph
 
 # ops that apply a fused relu / a fused output cast (any op casts its result once)
 RELU_FUSIBLE = ("dense", "conv", "scale_shift")
-FUSIBLE = ("pool", "table", "merge", "leaky_relu")
+FUSIBLE = ("pool", "table", "merge", "leaky_relu", "prelu", "dot")
 
 
 def _single_consumer(graph: Graph, tensor: str):

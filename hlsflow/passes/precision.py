@@ -14,9 +14,11 @@ import math
 import numpy as np
 
 from hlsflow import boundary
+from hlsflow.division import divider
 from hlsflow.errors import OptionError
 from hlsflow.fixed import FixedType, quantize
 from hlsflow.ir import FLOAT, Graph
+from hlsflow.steps import find_steps, step_luts, table_luts
 
 DEFAULTS = {
     "top": None,  # name of the top function (default: from the model's name; see backend/writer.py)
@@ -325,27 +327,25 @@ def _union(graph: Graph, node, config):
 def _division(node, y, acc, count, x_exact, config):
     """Types of sum / count (avg pool, average merge): exact when every count is a
     power of two; otherwise the exact quotient is rounded once, half to even, to
-    the output type (a fused quantizer's, or a 24-bit approximation of float Keras)."""
+    the output type (a fused quantizer's, a chosen one, or a 24-bit approximation
+    of float Keras). The divider (hlsflow/division.py) is checked against the
+    final output type: a chosen type is applied here, not after this rule."""
     shift = max(math.ceil(math.log2(c)) for c in count)
     powers = all(c & (c - 1) == 0 for c in count)
     exact_t = type_for_interval(acc.min_value / min(count), acc.max_value / min(count), acc.fractional + shift)
-    if powers:
-        _set(y, exact_t, x_exact)
-    elif y.type == FLOAT:
-        width = min(exact_t.width, config["activation_width"])
-        y.type, y.exact = FixedType(width, exact_t.integer, exact_t.signed, "RND_CONV", "SAT"), False
+    if y.type == FLOAT:
+        if powers:
+            y.type, y.exact = exact_t, x_exact
+        else:
+            width = min(exact_t.width, config["activation_width"])
+            y.type, y.exact = FixedType(width, exact_t.integer, exact_t.signed, "RND_CONV", "SAT"), False
+        stated = stated_type(config, node.name, "output_type")
+        if stated is not None and stated != y.type:
+            y.type, y.exact = stated, y.exact and _holds(stated, y.type)
     else:
         y.exact = x_exact
-    if y.type.fractional < acc.fractional + shift and y.type.rounding != "RND_CONV":
-        raise OptionError(f"layer {node.name!r}: a division rounds half to even only; output type {y.type}")
-    _set_quotient_type(node, acc, y.type)
-
-
-def _set_quotient_type(node, acc: FixedType, y_type: FixedType) -> None:
-    """The quotient's type: acc's bits and y_type's fractional bits (the division rounds to them)."""
-    g, f = y_type.fractional, acc.fractional
-    node.attrs["quot_type"] = FixedType(acc.width + max(g - f, 0) + 1, acc.width + max(g - f, 0) + 1 - g)
-    _check_width(node, node.attrs["quot_type"])
+    node.attrs["divisors"] = list(count)
+    divider(count, acc, y.type, f"layer {node.name!r}")
 
 
 def _pool(graph: Graph, node, config):
@@ -401,15 +401,16 @@ def _merge(graph: Graph, node, config):
 
 
 def _leaky_relu(graph: Graph, node, config):
-    """alpha * x for x < 0: exact here; Keras's float32 product is exact (so the
-    output bit-exact) when it fits float32's 24 significant bits."""
+    """alpha * x for x < 0 (LeakyReLU: one alpha; PReLU: one per element or
+    channel): exact here; Keras's float32 product is exact (so the output
+    bit-exact) when it fits float32's 24 significant bits."""
     (x,) = graph.input_tensors(node)
     (y,) = graph.output_tensors(node)
-    alpha = node.attrs["alpha"]
-    at = exact_type(np.array([alpha]))
+    alphas = node.params["alpha"] if node.op == "prelu" else np.array([node.attrs["alpha"]])
+    at = exact_type(alphas)
     node.attrs["alpha_type"] = at
     frac = x.type.fractional + max(at.fractional, 0)
-    ends = (x.type.min_value, x.type.max_value, alpha * x.type.min_value, alpha * x.type.max_value)
+    ends = (x.type.min_value, x.type.max_value, *(a * x.type.min_value for a in (alphas.min(), alphas.max())))
     t = type_for_interval(min(ends + (0,)), max(ends), frac)
     exact = x.exact and t.width <= 24
     if y.type == FLOAT:
@@ -419,24 +420,48 @@ def _leaky_relu(graph: Graph, node, config):
 
 
 def _table(graph: Graph, node, config):
-    """Element-wise function by a table over every value of the input (or, for
-    an input wider than table_width, over the input rounded: allowed where the
-    result is approximate anyway, i.e. the input is inexact or the function is
-    float in Keras; a quantized activation over a wide exact input is refused)."""
+    """Element-wise function. A quantized activation that is a monotone step
+    function of its input (steps.py) becomes comparisons with its thresholds
+    (op "step") when its input is wider than table_width, or when the
+    comparisons take fewer LUTs than the table; anything else is a table over
+    every value of the input (or, for an already inexact input wider than
+    table_width, over the input rounded)."""
     (x,) = graph.input_tensors(node)
     (y,) = graph.output_tensors(node)
+    found = find_steps(graph.functions[node.name], x.type) if node.attrs["quantized"] else None
+    if found is not None:
+        thresholds, levels = found
+        if not len(thresholds):  # constant: one comparison that changes nothing keeps the form uniform
+            thresholds, levels = np.array([x.type.max_value]), np.repeat(levels, 2)
+        out_width = exact_type(levels).width
+        if (x.type.width > config["table_width"]
+                or step_luts(x.type.width, len(levels), out_width) < table_luts(x.type.width, out_width)):
+            node.op = "step"  # its own emulator function, template and estimate
+            node.params["thresholds"] = thresholds
+            node.params["levels"] = quantize(levels, _function_type(graph, node, y, levels, x.exact, config))
+            return
+    node.op = "table"
     index = FixedType(x.type.width, x.type.integer, x.type.signed)
     exact = x.exact
     if index.width > config["table_width"]:
         if x.exact and node.attrs["quantized"]:
             raise OptionError(f"layer {node.name!r}: a lookup table over its {x.type.width}-bit input exceeds "
-                              f"table_width={config['table_width']}; quantize the input first")
+                              f"table_width={config['table_width']} (and the function is not a monotone step "
+                              "function, which comparisons compute at any width); quantize the input first")
         index, exact = FixedType(config["table_width"], x.type.integer, x.type.signed, "RND_CONV", "SAT"), False
     codes = np.arange(2 ** index.width)
     if index.signed:
         codes = np.where(codes >= 2 ** (index.width - 1), codes - 2 ** index.width, codes)
     values = graph.functions[node.name](codes * index.step)
-    if y.type == FLOAT:  # the table's values are quantized to this type, so a chosen one applies here
+    node.attrs["index_type"] = index
+    node.params["table"] = quantize(values, _function_type(graph, node, y, values, exact, config))
+
+
+def _function_type(graph: Graph, node, y, values, exact, config) -> FixedType:
+    """Set and return the type of an element-wise function's output y, whose
+    every value is one of `values`: a fused quantizer's, else a chosen one, else
+    the narrowest exact type (rounded to activation_width for float functions)."""
+    if y.type == FLOAT:  # the values are quantized to this type, so a chosen one applies here
         t = chosen_type(config, node.name, "output_type") if node.attrs["quantized"] else \
             stated_type(config, node.name, "output_type")
         if t is not None:
@@ -450,8 +475,7 @@ def _table(graph: Graph, node, config):
                 t, exact = rounded_type(values, config["activation_width"]), False
         y.type = t
     y.exact = exact
-    node.attrs["index_type"] = index
-    node.params["table"] = quantize(values, y.type)
+    return y.type
 
 
 def _same_as_input(graph: Graph, node, config):
@@ -462,12 +486,43 @@ def _same_as_input(graph: Graph, node, config):
     y.exact = x.exact
 
 
+def _dot(graph: Graph, node, config):
+    """Keras Dot: sums of K products, exact (the accumulator holds every partial
+    sum), like Dense: Keras's float32 sum is exact while it fits 24 bits."""
+    a, b = graph.input_tensors(node)
+    (y,) = graph.output_tensors(node)
+    k = a.shape[node.attrs["axes"][0]]
+    ends = [p * q for p in (a.type.min_value, a.type.max_value) for q in (b.type.min_value, b.type.max_value)]
+    frac = a.type.fractional + b.type.fractional
+    acc = type_for_interval(k * min(min(ends), 0), k * max(max(ends), 0), frac)
+    node.attrs["accum_type"] = acc
+    if y.type == FLOAT:
+        y.type, y.exact = _result_type(acc.min_value, acc.max_value, frac, a.exact and b.exact, config)
+    else:
+        y.exact = a.exact and b.exact
+    _check_width(node, acc, y.type)
+
+
+def _threshold(graph: Graph, node, config):
+    """ThresholdedReLU: y = x if x > theta else 0, on the input's type. For x on
+    the input's grid, x > theta iff x > the largest grid value <= theta, so the
+    hardware compares with that fixed-point constant (clamped to one step below
+    the input's range, where every x passes, and its top, where none does)."""
+    _same_as_input(graph, node, config)
+    (x,) = graph.input_tensors(node)
+    step = x.type.step
+    theta = math.floor(node.attrs["theta"] / step) * step
+    theta = min(max(theta, x.type.min_value - step), x.type.max_value)
+    node.attrs["theta_value"] = theta
+    node.attrs["theta_type"] = type_for_interval(min(theta, 0.0), max(theta, 0.0), x.type.fractional)
+
+
 def _softmax(graph: Graph, node, config):
     (y,) = graph.output_tensors(node)
     opts = {**config["softmax"], **config.get("layers", {}).get(node.name, {})}
     for key in SOFTMAX_KEYS:
         _record_choice(graph, node.name, key)
-    n = y.size
+    n = y.shape[-1]  # values per softmax (over the last axis)
     index = parse_type(opts["index_type"], "softmax.index_type")
     exp = parse_type(opts["exp_type"], "softmax.exp_type")
     sum_t = FixedType(exp.width + math.ceil(math.log2(n)), exp.integer + math.ceil(math.log2(n)), False)
@@ -489,8 +544,11 @@ TYPE_RULES = {
     "merge": _merge,
     "concat": _union,
     "leaky_relu": _leaky_relu,
+    "prelu": _leaky_relu,
+    "dot": _dot,
     "table": _table,
-    "threshold": _same_as_input,
+    "step": _table,  # a table the table rule found cheaper as comparisons
+    "threshold": _threshold,
     "pad": _same_as_input,
     "upsample": _same_as_input,
     "transpose": _same_as_input,
@@ -524,14 +582,12 @@ def assign_types(graph: Graph, config) -> Graph:
         stated = chosen if node.op == "table" else stated_type(config, node.name, "output_type")
         if stated is not None and stated != free[0].type:
             free[0].type, free[0].exact = stated, free[0].exact and _holds(stated, free[0].type)
-            if "quot_type" in node.attrs:
-                _set_quotient_type(node, node.attrs["accum_type"], stated)
     return graph
 
 
 def _computes(graph: Graph, node) -> bool:
     """Whether a node computes new values (its output type is a choice), unlike relu/reshape."""
-    return TYPE_RULES[node.op] is not _same_as_input
+    return TYPE_RULES[node.op] not in (_same_as_input, _threshold)
 
 
 def _check_layer_names(graph: Graph, config) -> None:

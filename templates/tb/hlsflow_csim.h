@@ -39,10 +39,13 @@ static const T *hlsflow_from_doubles(const double (&values)[N]) {
 }
 
 // The values array is constant-initialized, so it is ready before the
-// (dynamic) initialization of the pointer that converts it.
-#define HLSFLOW_WEIGHTS(T, name, n)                                       \
-    extern const double name##_values[n];                                 \
-    static const T *const name = hlsflow_from_doubles<T, n>(name##_values); \
-    const double name##_values[n]
+// (dynamic) initialization of the pointer that converts it. It lives in a
+// namespace of its own: the macro makes no new global name.
+#define HLSFLOW_WEIGHTS(T, name, n)                                                 \
+    namespace hlsflow_values {                                                      \
+    extern const double name[n];                                                    \
+    }                                                                               \
+    static const T *const name = hlsflow_from_doubles<T, n>(hlsflow_values::name); \
+    const double hlsflow_values::name[n]
 
 #endif

@@ -26,31 +26,38 @@ void relu(const in_T x[N], out_T y[N]) {
     }
 }
 
-// total / count rounded once, half to even, to the fractional bits of quot_T
-// (= out_T's), then cast to out_T (only its overflow mode can apply). Exact
-// integer arithmetic on the raw bits: total = num * 2^-F, result = q * 2^-G.
-template <class acc_T, class quot_T, class out_T>
+// total / count rounded once, half to even, to out_T's fractional bits, then
+// cast to out_T (only its overflow mode can apply). No divider: DIV holds, for
+// each count the node can divide by, a reciprocal M (the quotient of the sum's
+// magnitude n is (n * M) >> DIV::shift) and the threshold the bits below the
+// shift must reach to round up; hlsflow/division.py derives them and states
+// why the result is exact for every sum.
+template <class acc_T, class out_T, class DIV>
 out_T divide(acc_T total, int count) {
 #pragma HLS INLINE
-    const int F = acc_T::width - acc_T::iwidth, G = out_T::width - out_T::iwidth;
-    ap_fixed<acc_T::width + 1, acc_T::iwidth + 1> t = total;
-    ap_int<acc_T::width + 1> raw = t.range(acc_T::width, 0);
-    long long num = raw.to_int64(), den = count;
-    if (G >= F) {
-        num <<= (G >= F ? G - F : 0);
-    } else {
-        den <<= (G >= F ? 0 : F - G);
-    }
-    long long q = num / den, r = num % den;
-    if (r < 0) {
-        q -= 1;
-        r += den;
-    }
-    if (2 * r > den || (2 * r == den && (q & 1))) q += 1;
-    quot_T y;
-    y.range(quot_T::width - 1, 0) = q;
+    const int W = acc_T::width, G = out_T::width - out_T::iwidth;
+    const int P = W + DIV::width, Q = P - DIV::shift + 1;  // product, quotient (+ rounding carry) bits
+    ap_fixed<W + 1, acc_T::iwidth + 1> t = total;
+    ap_int<W + 1> raw = t.range(W, 0);
+    bool negative = raw < 0;
+    ap_uint<W> n = negative ? ap_int<W + 1>(-raw) : raw;
+    ap_uint<P> p = n * DIV::reciprocal(count);
+    ap_uint<Q> q = p >> DIV::shift;
+    ap_uint<DIV::shift> low = p;
+    if (low >= DIV::round_up(count) || (DIV::even(count) && low[DIV::shift - 1] && q[0])) q++;
+    ap_int<Q + 1> signed_q = negative ? ap_int<Q + 1>(-q) : ap_int<Q + 1>(q);
+    ap_fixed<Q + 1, Q + 1 - G> y;
+    y.range(Q, 0) = signed_q.range(Q, 0);
     return y;
 }
+
+// The divider of a node that never divides (max pooling).
+struct no_divider {
+    static const int width = 1, shift = 1;
+    static ap_uint<1> reciprocal(int) { return 1; }
+    static ap_uint<2> round_up(int) { return 2; }
+    static bool even(int) { return false; }
+};
 
 template <class in_T, class out_T, class alpha_T, int N>
 void leaky_relu(const in_T x[N], out_T y[N], alpha_T alpha) {
@@ -65,8 +72,44 @@ void leaky_relu(const in_T x[N], out_T y[N], alpha_T alpha) {
     }
 }
 
-template <class in_T, class out_T, int N>
-void threshold(const in_T x[N], out_T y[N], double theta) {
+// PReLU: y = x for x > 0, else alpha * x, alpha repeating with period A (the
+// channels, or the whole tensor).
+template <class in_T, class out_T, class alpha_T, int N, int A>
+void prelu(const in_T x[N], out_T y[N], const alpha_T alpha[A]) {
+#pragma HLS INLINE
+    for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+        if (x[i] > 0) {
+            y[i] = x[i];
+        } else {
+            y[i] = alpha[i % A] * x[i];
+        }
+    }
+}
+
+// Keras Dot: y[i * J + j] = sum over k of a[i * AI + k * AK] * b[j * BJ + k * BK]
+// (the strides place the summed axis of each input first or last). acc_T holds
+// every partial sum exactly; the only rounding is the cast to out_T.
+template <class a_T, class b_T, class out_T, class acc_T, int I, int J, int K, int AI, int AK, int BJ, int BK>
+void dot(const a_T a[I * K], const b_T b[J * K], out_T y[I * J]) {
+#pragma HLS INLINE
+    for (int i = 0; i < I; i++) {
+        for (int j = 0; j < J; j++) {
+#pragma HLS UNROLL
+            acc_T acc = 0;
+            for (int k = 0; k < K; k++) {
+#pragma HLS UNROLL
+                acc = acc + a[i * AI + k * AK] * b[j * BJ + k * BK];
+            }
+            y[i * J + j] = acc;
+        }
+    }
+}
+
+// ThresholdedReLU: theta is the largest value of in_T's grid below Keras's
+// threshold (precision.py), so the comparison is exact in fixed point.
+template <class in_T, class out_T, class theta_T, int N>
+void threshold(const in_T x[N], out_T y[N], theta_T theta) {
 #pragma HLS INLINE
     for (int i = 0; i < N; i++) {
 #pragma HLS UNROLL
@@ -82,6 +125,32 @@ void table(const in_T x[N], out_T y[N], const out_T t[1 << index_T::width]) {
 #pragma HLS UNROLL
         index_T v = x[i];
         y[i] = t[v.range(index_T::width - 1, 0).to_uint()];
+    }
+}
+
+// A monotone step function (a quantized activation, hlsflow/steps.py):
+// y = levels[number of thresholds <= x], thresholds ascending. Each input is
+// compared with the K - 1 constants at once; a binary search over the
+// results (LOG2K steps of a 1-bit selection) finds the level.
+template <class in_T, class out_T, int N, int K, int LOG2K>
+void step(const in_T x[N], out_T y[N], const in_T thresholds[K - 1], const out_T levels[K]) {
+#pragma HLS INLINE
+    for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+        bool reached[K];  // reached[j]: x >= thresholds[j - 1]
+#pragma HLS ARRAY_PARTITION variable=reached complete
+        reached[0] = true;
+        for (int j = 1; j < K; j++) {
+#pragma HLS UNROLL
+            reached[j] = x[i] >= thresholds[j - 1];
+        }
+        int level = 0;
+        for (int s = 0; s < LOG2K; s++) {
+#pragma HLS UNROLL
+            const int next = level + (1 << (LOG2K - 1 - s));
+            if (next < K && reached[next]) level = next;
+        }
+        y[i] = levels[level];
     }
 }
 
@@ -114,12 +183,12 @@ void merge(const a_T a[N], const b_T b[N], out_T y[N]) {
     }
 }
 
-template <class a_T, class b_T, class out_T, class acc_T, class quot_T, int N>
+template <class a_T, class b_T, class out_T, class acc_T, class DIV, int N>
 void average(const a_T a[N], const b_T b[N], out_T y[N]) {
 #pragma HLS INLINE
     for (int i = 0; i < N; i++) {
 #pragma HLS UNROLL
-        y[i] = divide<acc_T, quot_T, out_T>(acc_T(a[i] + b[i]), 2);
+        y[i] = divide<acc_T, out_T, DIV>(acc_T(a[i] + b[i]), 2);
     }
 }
 
@@ -166,17 +235,27 @@ void upsample(const in_T x[IH * IW * C], out_T y[IH * FH * IW * FW * C]) {
     }
 }
 
-// Axis permutation of a rank-3 tensor D0 x D1 x D2: output axis a is input axis Pa.
-template <class in_T, class out_T, int D0, int D1, int D2, int P0, int P1, int P2>
-void transpose(const in_T x[D0 * D1 * D2], out_T y[D0 * D1 * D2]) {
+// Axis permutation of a tensor of rank up to 6, D0 x ... x D5 (leading axes
+// of size 1 pad lower ranks): output axis a is input axis Pa. Fully unrolled,
+// every index is a constant: the permutation is wiring.
+template <class in_T, class out_T, int D0, int D1, int D2, int D3, int D4, int D5, int P0, int P1, int P2, int P3,
+          int P4, int P5>
+void transpose(const in_T x[D0 * D1 * D2 * D3 * D4 * D5], out_T y[D0 * D1 * D2 * D3 * D4 * D5]) {
 #pragma HLS INLINE
-    const int dims[3] = {D0, D1, D2};
-    const int strides[3] = {D1 * D2, D2, 1};
-    const int O1 = dims[P1], O2 = dims[P2];
-    for (int i = 0; i < D0 * D1 * D2; i++) {
+    const int dims[6] = {D0, D1, D2, D3, D4, D5};
+    const int perm[6] = {P0, P1, P2, P3, P4, P5};
+    int strides[6];
+    strides[5] = 1;
+    for (int s = 0; s < 5; s++) strides[4 - s] = strides[5 - s] * dims[5 - s];
+    for (int i = 0; i < D0 * D1 * D2 * D3 * D4 * D5; i++) {
 #pragma HLS UNROLL
-        int a = i / (O1 * O2), b = (i / O2) % O1, c = i % O2;
-        y[i] = x[a * strides[P0] + b * strides[P1] + c * strides[P2]];
+        int rest = i, source = 0;
+        for (int s = 0; s < 6; s++) {  // output axes, innermost first
+            const int axis = perm[5 - s];
+            source += (rest % dims[axis]) * strides[axis];
+            rest /= dims[axis];
+        }
+        y[i] = x[source];
     }
 }
 

@@ -63,7 +63,7 @@ void conv_scaled_pixel(const in_T x[ROWS * CFG::iw * CFG::c], out_T y[CFG::f], c
 
 // Max or average over the window at (oh, ow) for every channel. The average is
 // the exact sum divided by the number of unpadded positions, rounded once.
-template <class in_T, class out_T, class acc_T, class quot_T, class CFG, int ROWS>
+template <class in_T, class out_T, class acc_T, class DIV, class CFG, int ROWS>
 void pool_pixel(const in_T x[ROWS * CFG::iw * CFG::c], out_T y[CFG::c], int oh, int ow) {
 #pragma HLS INLINE
     for (int k = 0; k < CFG::c; k++) {
@@ -81,7 +81,7 @@ void pool_pixel(const in_T x[ROWS * CFG::iw * CFG::c], out_T y[CFG::c], int oh, 
             }
         }
         if (CFG::average) {
-            y[k] = divide<acc_T, quot_T, out_T>(total, count);
+            y[k] = divide<acc_T, out_T, DIV>(total, count);
         } else {
             y[k] = best;
         }
@@ -111,12 +111,12 @@ void conv_scaled(const in_T x[CFG::ih * CFG::iw * CFG::c], out_T y[CFG::oh * CFG
     }
 }
 
-template <class in_T, class out_T, class acc_T, class quot_T, class CFG>
+template <class in_T, class out_T, class acc_T, class DIV, class CFG>
 void pool(const in_T x[CFG::ih * CFG::iw * CFG::c], out_T y[CFG::oh * CFG::ow * CFG::c]) {
 #pragma HLS INLINE
     for (int oh = 0; oh < CFG::oh; oh++) {
         for (int ow = 0; ow < CFG::ow; ow++) {
-            pool_pixel<in_T, out_T, acc_T, quot_T, CFG, CFG::ih>(x, y + (oh * CFG::ow + ow) * CFG::c, oh, ow);
+            pool_pixel<in_T, out_T, acc_T, DIV, CFG, CFG::ih>(x, y + (oh * CFG::ow + ow) * CFG::c, oh, ow);
         }
     }
 }

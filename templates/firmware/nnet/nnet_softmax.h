@@ -8,29 +8,34 @@
 
 namespace nnet {
 
-template <class in_T, class out_T, class index_T, class exp_T, class sum_T, class inv_index_T, class inv_T, int N>
-void softmax(const in_T x[N], out_T y[N], const exp_T exp_table[1 << index_T::width],
+// Over the last axis: ROWS rows of N values each.
+template <class in_T, class out_T, class index_T, class exp_T, class sum_T, class inv_index_T, class inv_T, int N,
+          int ROWS>
+void softmax(const in_T x[ROWS * N], out_T y[ROWS * N], const exp_T exp_table[1 << index_T::width],
              const inv_T inv_table[1 << inv_index_T::width]) {
 #pragma HLS INLINE
-    in_T peak = x[0];
-    for (int i = 1; i < N; i++) {
+    for (int r = 0; r < ROWS; r++) {
 #pragma HLS UNROLL
-        if (x[i] > peak) peak = x[i];
-    }
-    exp_T e[N];
+        in_T peak = x[r * N];
+        for (int i = 1; i < N; i++) {
+#pragma HLS UNROLL
+            if (x[r * N + i] > peak) peak = x[r * N + i];
+        }
+        exp_T e[N];
 #pragma HLS ARRAY_PARTITION variable=e complete
-    sum_T total = 0;
-    for (int i = 0; i < N; i++) {
+        sum_T total = 0;
+        for (int i = 0; i < N; i++) {
 #pragma HLS UNROLL
-        index_T d = peak - x[i];
-        e[i] = exp_table[d.range(index_T::width - 1, 0).to_uint()];
-        total += e[i];
-    }
-    inv_index_T t = total;
-    inv_T inv = inv_table[t.range(inv_index_T::width - 1, 0).to_uint()];
-    for (int i = 0; i < N; i++) {
+            index_T d = peak - x[r * N + i];
+            e[i] = exp_table[d.range(index_T::width - 1, 0).to_uint()];
+            total += e[i];
+        }
+        inv_index_T t = total;
+        inv_T inv = inv_table[t.range(inv_index_T::width - 1, 0).to_uint()];
+        for (int i = 0; i < N; i++) {
 #pragma HLS UNROLL
-        y[i] = e[i] * inv;
+            y[r * N + i] = e[i] * inv;
+        }
     }
 }
 

@@ -46,7 +46,7 @@ void conv_stream(hls::stream<in_T> &x, hls::stream<out_T> &y, const w_T w[], con
     }
 }
 
-template <class in_T, class out_T, class acc_T, class quot_T, class CFG>
+template <class in_T, class out_T, class acc_T, class DIV, class CFG>
 void pool_stream(hls::stream<in_T> &x, hls::stream<out_T> &y) {
     const int ROWS = CFG::kh;
     in_T buffer[ROWS * CFG::iw * CFG::c];
@@ -62,7 +62,7 @@ void pool_stream(hls::stream<in_T> &x, hls::stream<out_T> &y) {
             for (int ow = 0; ow < CFG::ow; ow++) {
 #pragma HLS PIPELINE
                 out_T pixel[CFG::c];
-                pool_pixel<in_T, out_T, acc_T, quot_T, CFG, ROWS>(buffer, pixel, oh, ow);
+                pool_pixel<in_T, out_T, acc_T, DIV, CFG, ROWS>(buffer, pixel, oh, ow);
                 for (int k = 0; k < CFG::c; k++) y.write(pixel[k]);
             }
             next++;
