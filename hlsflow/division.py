@@ -33,12 +33,12 @@ CONSTANT_BITS = 64  # reciprocals and thresholds are written as unsigned long lo
 
 def divider(counts, acc_t: FixedType, y_t: FixedType, where: str) -> dict:
     """The constants of nnet::divide for sums of type acc_t divided by each of
-    `counts`, rounded half to even to the fractional bits of y_t."""
+    `counts`, rounded half to even to the fractional bits of y_t, whatever y_t's
+    own rounding mode (QKeras's quantizers round half to even; a type stated for
+    a float model gets the nearest value, as float Keras computes it)."""
     counts = sorted({int(c) for c in counts})
     f, g = acc_t.fractional, y_t.fractional
     up, down = max(g - f, 0), max(f - g, 0)
-    if y_t.rounding != "RND_CONV" and (down or any(c & (c - 1) for c in counts)):
-        raise OptionError(f"{where}: a division rounds half to even only; output type {y_t}")
     k = acc_t.width + up + counts[-1].bit_length()
     shift = k + down - up
     rows = []

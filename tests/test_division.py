@@ -106,7 +106,7 @@ def test_calibrated_average_pooling_csim_equals_emulator(case, io_type, tmp_path
     model = _pool_model(make(), shape, case)
     rng = np.random.default_rng(1)
     x = rng.uniform(0, 1, (300, *shape)).astype(np.float32)
-    project = hlsflow.convert(model, tmp_path / "prj", io_type=io_type)
+    project = hlsflow.convert(model, tmp_path / "prj", io_type=io_type, samples=x)
     assert not project.graph.tensors[project.graph.outputs[0]].type.signed
     assert np.array_equal(project.predict(x), project.emulate(x))
     keras_y = model.predict(x, verbose=0)
