@@ -3,9 +3,10 @@
 Importing hlsflow is light: TensorFlow loads only when a model is loaded or converted.
 """
 from hlsflow.errors import HlsflowError
+from hlsflow.sweep import sweep  # light; keeps `hlsflow.sweep` the function, not the subpackage
 
 __version__ = "0.1.0"
-__all__ = ["convert", "quantize", "load_model", "load_project", "HlsflowError", "__version__"]
+__all__ = ["convert", "quantize", "sweep", "load_model", "load_project", "HlsflowError", "__version__"]
 
 
 def convert(model, output_dir, **kwargs):
