@@ -189,8 +189,9 @@ def _sweep(args) -> int:
     print((result.directory / "pareto.txt").read_text(), end="")
     for r in failed:
         print(f"hlsflow: point {r['key']} failed: {r['error']}")
-    print(f"hlsflow: {len(result.records)} points in {result.directory} ({len(failed)} failed), this run "
-          f"{time.monotonic() - start:.0f} s: points.jsonl, points.csv, pareto.txt, pareto.png")
+    print(f"hlsflow: this run evaluated {result.evaluated} points ({result.failed} failed) and skipped "
+          f"{result.skipped} done before, in {time.monotonic() - start:.0f} s; {result.directory} holds "
+          f"{len(result.records)} points ({len(failed)} failed): points.jsonl, points.csv, pareto.txt, pareto.png")
     return 0
 
 

@@ -40,11 +40,15 @@ OBJECTIVES = {"accuracy": "max", "lut": "min", "latency": "min"}  # what Optuna 
 
 @dataclass
 class SweepResult:
-    """The records of every point in the directory (this run's and earlier ones')."""
+    """The records of every point in the directory (this run's and earlier ones'),
+    and this run's counts of points evaluated (of them failed) and skipped (done before)."""
     directory: Path
     records: list[dict]
     knobs: list[str]
     baseline_key: str | None
+    evaluated: int
+    failed: int
+    skipped: int
 
     def front(self, cost: str = "lut") -> list[dict]:
         """Pareto front of accuracy against `cost` ("lut" or "latency")."""
@@ -68,7 +72,6 @@ def run(model, samples, labels, space, output_dir, *, weights=None, calibration=
     results.check_fingerprint({"model": _digest(model_files.values()), "samples": _digest(_row_blocks(x)),
                                "labels": _digest([y.tobytes()]), "calibration": _digest([calib.tobytes()]),
                                "spot_check": spot_rows})
-    finished = {k: r for k, r in results.load().items() if r["status"] == "ok"}
     knobs = list(space.knobs)
     extra = _extra_points(space, search)
     total = (space.size() if search == "grid" else points) + len(extra)
@@ -80,10 +83,10 @@ def run(model, samples, labels, space, output_dir, *, weights=None, calibration=
         chunks = [ray.put((np.ascontiguousarray(x[i:i + CHUNK_ROWS], np.float32), y[i:i + CHUNK_ROWS]))
                   for i in range(0, len(x), CHUNK_ROWS)]
         spot = (np.asarray(x[:spot_rows], np.float32), y[:spot_rows]) if spot_rows else None
+        ledger = Ledger.remote({k: _objectives(r) for k, r in results.load().items() if r["status"] == "ok"})
         trainable = tune.with_parameters(
             evaluate_trial, knobs=knobs, model_files=model_files, model_name=_model_path(model).name,
-            calibration=calib, chunks=chunks, spot=spot, synthesis=synthesis,
-            finished={k: {f: r[f] for f in OBJECTIVES} for k, r in finished.items()})
+            calibration=calib, chunks=chunks, spot=spot, synthesis=synthesis, ledger=ledger)
         tuner = tune.Tuner(
             tune.with_resources(trainable, {"cpu": cpus_per_point}),
             param_space=_param_space(space, search),
@@ -91,7 +94,7 @@ def run(model, samples, labels, space, output_dir, *, weights=None, calibration=
                                         search_alg=_search_algorithm(extra, search, seed), reuse_actors=True,
                                         trial_dirname_creator=lambda trial: trial.trial_id),
             run_config=tune.RunConfig(storage_path=str(storage), name="sweep", verbose=0,
-                                      callbacks=[Recorder(results, space, bar)],
+                                      callbacks=[Recorder(results, space, bar, ledger)],
                                       failure_config=tune.FailureConfig(max_failures=0)))
         with _quiet_tune():
             tuner.fit()
@@ -104,20 +107,40 @@ def run(model, samples, labels, space, output_dir, *, weights=None, calibration=
     baseline = point_key(space.baseline) if space.baseline is not None else None
     (results.directory / "pareto.txt").write_text(pareto.table(records, knobs, baseline))
     pareto.plot(records, results.directory / "pareto.png", _model_path(model).stem, baseline)
-    return SweepResult(results.directory, records, knobs, baseline)
+    return SweepResult(results.directory, records, knobs, baseline, bar.done - bar.skipped, bar.failed, bar.skipped)
 
 
 # -- the trial: one point on a worker ------------------------------------------------
-def evaluate_trial(config, *, knobs, model_files, model_name, calibration, chunks, spot, synthesis, finished):
+@ray.remote(num_cpus=0)
+class Ledger:
+    """The objectives of the points already finished (by an earlier run, or
+    earlier in this one: random and Optuna searches may draw a point again)."""
+
+    def __init__(self, done: dict):
+        self.done = done
+
+    def get(self, key: str):
+        return self.done.get(key)
+
+    def put(self, key: str, objectives: dict) -> None:
+        self.done[key] = objectives
+
+
+def _objectives(record: dict) -> dict:
+    return {k: record[k] for k in OBJECTIVES}
+
+
+def evaluate_trial(config, *, knobs, model_files, model_name, calibration, chunks, spot, synthesis, ledger):
     """A Tune trial: report "started" (host, pid), then the point's figures or its
     one-line error (and raise, so that Tune and Optuna count it failed). A point
-    finished by an earlier run reports its recorded objectives at once."""
+    already finished reports its recorded objectives at once."""
     from hlsflow.sweep.point import evaluate
 
     point = {name: config.get(name) for name in knobs}
     key = point_key(point)
-    if key in finished:
-        tune.report({"resumed": True, **finished[key]})
+    done = ray.get(ledger.get.remote(key))
+    if done is not None:
+        tune.report({"already_done": True, **done})
         return
     tune.report({"started": True, "host": socket.gethostname(), "pid": os.getpid()})
     start = time.monotonic()
@@ -148,8 +171,8 @@ def one_line(exc: BaseException) -> str:
 class Recorder(tune.Callback):
     """Tune callback in the driver: one record per finished point, the points in flight, the bar."""
 
-    def __init__(self, results: Results, space: Space, bar: "Progress"):
-        self.results, self.space, self.bar = results, space, bar
+    def __init__(self, results: Results, space: Space, bar: "Progress", ledger):
+        self.results, self.space, self.bar, self.ledger = results, space, bar, ledger
         self.running: dict[str, dict] = {}
 
     def _base(self, trial) -> dict:
@@ -163,21 +186,22 @@ class Recorder(tune.Callback):
                                             "host": result["host"], "pid": result["pid"], "since": _now()}
             self.results.write_running({e["key"]: e for e in self.running.values()})
             self.bar.update(running=len(self.running))
-        elif result.get("resumed"):
-            self.bar.update(resumed=1)
+        elif result.get("already_done"):
+            self.bar.update(skipped=1)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         result = trial.last_result
-        if result.get("resumed"):
+        if result.get("already_done"):
             return
         figures = {k: result[k] for k in FIGURES if k in result}
-        self._record(trial, {"status": "ok", **figures}, failed=False)
+        record = self._record(trial, {"status": "ok", **figures}, failed=False)
+        self.ledger.put.remote(record["key"], _objectives(record))
 
     def on_trial_error(self, iteration, trials, trial, **info):
         error = trial.last_result.get("error") or _worker_died(trial, self.running.get(trial.trial_id))
         self._record(trial, {"status": "failed", "error": error}, failed=True)
 
-    def _record(self, trial, fields: dict, failed: bool) -> None:
+    def _record(self, trial, fields: dict, failed: bool) -> dict:
         where = self.running.pop(trial.trial_id, {})
         base = self._base(trial)
         record = {"key": base["key"], "status": fields.pop("status"), **{k: v for k, v in base.items() if k != "key"},
@@ -185,6 +209,7 @@ class Recorder(tune.Callback):
         self.results.append(record)
         self.results.write_running({e["key"]: e for e in self.running.values()})
         self.bar.update(done=1, failed=int(failed), running=len(self.running))
+        return record
 
 
 def _worker_died(trial, where: dict | None) -> str:
@@ -203,16 +228,16 @@ def _now() -> str:
 
 
 class Progress:
-    """One line on stderr: points done (of which resumed), failed, running, and the time left."""
+    """One line on stderr: points done (of which skipped: finished before), failed, running, and the time left."""
 
     def __init__(self, total: int, show: bool):
         self.total, self.show, self.start = total, show, time.monotonic()
-        self.done = self.failed = self.resumed = self.running = self.width = 0
+        self.done = self.failed = self.skipped = self.running = self.width = 0
 
-    def update(self, done: int = 0, failed: int = 0, resumed: int = 0, running: int | None = None) -> None:
-        self.done += done + resumed
+    def update(self, done: int = 0, failed: int = 0, skipped: int = 0, running: int | None = None) -> None:
+        self.done += done + skipped
         self.failed += failed
-        self.resumed += resumed
+        self.skipped += skipped
         self.running = self.running if running is None else running
         if self.show:
             line = self.line()
@@ -221,11 +246,11 @@ class Progress:
 
     def line(self) -> str:
         filled = int(24 * self.done / max(self.total, 1))
-        evaluated, elapsed = self.done - self.resumed, time.monotonic() - self.start
+        evaluated, elapsed = self.done - self.skipped, time.monotonic() - self.start
         left = self.total - self.done
         eta = "" if left <= 0 else f"~{_duration(elapsed / evaluated * left)} left" if evaluated else "~? left"
-        resumed = f" ({self.resumed} resumed)" if self.resumed else ""
-        return (f"sweep [{'#' * filled}{'.' * (24 - filled)}] {self.done}/{self.total} done{resumed}, "
+        skipped = f" ({self.skipped} skipped: done before)" if self.skipped else ""
+        return (f"sweep [{'#' * filled}{'.' * (24 - filled)}] {self.done}/{self.total} done{skipped}, "
                 f"{self.failed} failed, {self.running} running, {_duration(elapsed)} {eta}").rstrip()
 
     def close(self) -> None:
@@ -302,21 +327,27 @@ def _start_ray(address: str | None, cpus: int | None, cpus_per_point: float) -> 
     return started
 
 
+# Tune settings read from the environment while it runs: the classic reporter, which
+# verbose=0 silences; our "started" and "error" reports carry no objectives by design.
+TUNE_ENVIRONMENT = {"RAY_AIR_NEW_OUTPUT": "0", "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1"}
+
+
 @contextlib.contextmanager
 def _quiet_tune():
-    """Tune's own tables and per-trial tracebacks off: the progress bar and the records say it all."""
+    """Tune's own tables and per-trial tracebacks off (the progress bar and the records say it all)."""
     logger = logging.getLogger("ray.tune")
-    level, saved = logger.level, os.environ.get("RAY_AIR_NEW_OUTPUT")
+    level, saved = logger.level, {k: os.environ.get(k) for k in TUNE_ENVIRONMENT}
     logger.setLevel(logging.CRITICAL)
-    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # the classic reporter, which verbose=0 silences
+    os.environ.update(TUNE_ENVIRONMENT)
     try:
         yield
     finally:
         logger.setLevel(level)
-        if saved is None:
-            os.environ.pop("RAY_AIR_NEW_OUTPUT", None)
-        else:
-            os.environ["RAY_AIR_NEW_OUTPUT"] = saved
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 # -- inputs ------------------------------------------------------------------------
