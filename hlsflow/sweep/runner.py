@@ -106,7 +106,7 @@ def run(model, samples, labels, space, output_dir, *, weights=None, calibration=
     records = results.finish(knobs)
     baseline = point_key(space.baseline) if space.baseline is not None else None
     (results.directory / "pareto.txt").write_text(pareto.table(records, knobs, baseline))
-    pareto.plot(records, results.directory / "pareto.png", _model_path(model).stem, baseline)
+    pareto.plot(records, results.directory / "pareto.png", f"sweep of {_model_path(model).name}", baseline)
     return SweepResult(results.directory, records, knobs, baseline, bar.done - bar.skipped, bar.failed, bar.skipped)
 
 
