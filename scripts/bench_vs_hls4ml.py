@@ -16,6 +16,9 @@ Keras-3 parser) and `np.product = np.prod`.
 
     python scripts/bench_vs_hls4ml.py [--models jet,digits_cnn,mnist_cnn,dense100] [--n 2000]
     python scripts/bench_vs_hls4ml.py --scaling
+
+The example models are read from ../shared/models/example-models/keras, or
+from the folder HLSFLOW_EXAMPLE_MODELS names.
 """
 import argparse
 import json
@@ -31,7 +34,7 @@ from pathlib import Path
 os.environ["TF_USE_LEGACY_KERAS"] = "1"  # before anything imports TensorFlow
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "models" / "example-models" / "keras"
+SHARED = Path(os.environ.get("HLSFLOW_EXAMPLE_MODELS", REPO.parent / "shared" / "models" / "example-models" / "keras"))
 MODELS = {
     "jet": "qkeras_3layer",  # jet-tagging MLP 16-64-32-32-5, 6-bit QKeras
     "digits_cnn": None,  # scripts/digits_models.py's CNN (with a depthwise conv), trained and quantized W8A8 here
