@@ -14,7 +14,7 @@ start within 60 s of build time: the same rules for both tools. hls4ml (a dev de
 and announced: `sys.modules["keras"] = tf_keras` (it otherwise picks its
 Keras-3 parser) and `np.product = np.prod`.
 
-    python scripts/bench_vs_hls4ml.py [--models jet,digits_cnn,mnist_cnn,dense100] [--n 2000]
+    python scripts/bench_vs_hls4ml.py [--models jet,digits_cnn,mnist_cnn,dense100] [--n 2000] [--runs 3]
     python scripts/bench_vs_hls4ml.py --scaling
 
 The example models are read from ../shared/models/example-models/keras, or
@@ -160,16 +160,16 @@ def run_worker(tool, path, n, warm=False, measure_compiler=False, before=None):
         return json.loads(lines[-1])
 
 
-def repeated(tool, path, n, warm=False, before=None, most=3, budget=60.0):
-    """Each figure's median over up to `most` worker runs, as many as start
+def repeated(tool, path, n, runs=3, warm=False, before=None, budget=60.0):
+    """Each figure's median over up to `runs` worker runs, as many as start
     within `budget` s of build time (at least one); the same rule for both tools."""
-    runs = []
-    while len(runs) < most and sum(r["build"] for r in runs) < budget:
+    done = []
+    while len(done) < runs and sum(r["build"] for r in done) < budget:
         r = run_worker(tool, path, n, warm, before=before)
         if "error" in r:
             return r
-        runs.append(r)
-    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+        done.append(r)
+    return {key: statistics.median(r[key] for r in done) for key in done[0]}
 
 
 def model_path(name, tmp):
@@ -187,13 +187,13 @@ def model_path(name, tmp):
     return path
 
 
-def compare(names, n, tmp):
+def compare(names, n, tmp, runs):
     print("hls4ml runs with shims: sys.modules['keras'] = tf_keras; np.product = np.prod")
     print("build = convert + compile to a runnable csim. hlsflow 'new model': on a cache warmed by a different "
           "model's build (WARMED_BY); 'machine': only the one-time precompiled header and compiled templates "
           "present; 'cold': empty cache; 'rebuild': the same model again (csim library cached); hls4ml: empty cache")
-    print("each figure: median of up to 3 runs (within 60 s of builds); predict/emulate: median of up to 7 calls "
-          "(within 3 s)")
+    print(f"each figure: median of up to {runs} runs (within 60 s of builds); predict/emulate: median of up to 7 "
+          "calls (within 3 s)")
     print(f"{'model':<11} {'tool':<20} {'build s':>8} {'predict s':>10} {'emulate s':>10}")
     for name in names:
         try:
@@ -201,25 +201,25 @@ def compare(names, n, tmp):
         except RuntimeError as exc:
             print(f"{name:<11} {exc}")
             continue
-        runs = {"hlsflow new model": repeated("hlsflow", path, n, before=other),
-                "hlsflow rebuild": repeated("hlsflow", path, n, before=path),
-                "hlsflow machine": repeated("hlsflow", path, n, warm=True),
-                "hlsflow cold": repeated("hlsflow", path, n),
-                "hls4ml": repeated("hls4ml", path, n)}
-        for tool, r in runs.items():
+        figures = {"hlsflow new model": repeated("hlsflow", path, n, runs, before=other),
+                   "hlsflow rebuild": repeated("hlsflow", path, n, runs, before=path),
+                   "hlsflow machine": repeated("hlsflow", path, n, runs, warm=True),
+                   "hlsflow cold": repeated("hlsflow", path, n, runs),
+                   "hls4ml": repeated("hls4ml", path, n, runs)}
+        for tool, r in figures.items():
             if "error" in r:
                 print(f"{name:<11} {tool:<20} error: {r['error']}")
             else:
                 print(f"{name:<11} {tool:<20} {r['build']:8.2f} {r['predict']:10.3f} "
                       f"{r.get('emulate', float('nan')):10.3f}")
-        if not any("error" in r for r in runs.values()):
-            theirs = runs["hls4ml"]["build"]
-            ratio = {tool: runs[tool]["build"] / theirs for tool in runs}
+        if not any("error" in r for r in figures.values()):
+            theirs = figures["hls4ml"]["build"]
+            ratio = {tool: figures[tool]["build"] / theirs for tool in figures}
             print(f"{name:<11} build vs hls4ml: new model (cache warmed by {WARMED_BY[name]}) "
                   f"{ratio['hlsflow new model']:.2f}x; rebuild {ratio['hlsflow rebuild']:.2f}x, "
                   f"machine {ratio['hlsflow machine']:.2f}x, cold {ratio['hlsflow cold']:.2f}x; "
-                  f"predict {runs['hls4ml']['predict'] / runs['hlsflow new model']['predict']:.1f}x faster, "
-                  f"emulate {runs['hls4ml']['predict'] / runs['hlsflow new model']['emulate']:.1f}x faster "
+                  f"predict {figures['hls4ml']['predict'] / figures['hlsflow new model']['predict']:.1f}x faster, "
+                  f"emulate {figures['hls4ml']['predict'] / figures['hlsflow new model']['emulate']:.1f}x faster "
                   f"than hls4ml predict")
 
 
@@ -255,6 +255,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3, help="most runs per figure (default 3; the median is shown)")
     parser.add_argument("--scaling", action="store_true", help="hlsflow build time and memory on wide dense models")
     parser.add_argument("--worker", choices=["hlsflow", "hls4ml", "digits_cnn", "warm"])
     parser.add_argument("--path")
@@ -271,7 +272,7 @@ def main():
         scaling(200)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            compare(args.models.split(","), args.n, tmp)
+            compare(args.models.split(","), args.n, tmp, args.runs)
 
 
 if __name__ == "__main__":

@@ -61,13 +61,13 @@ def run(model, samples, labels, space, output_dir, *, weights=None, calibration=
         progress: bool = True) -> SweepResult:
     """See hlsflow.sweep."""
     space = load_space(space)
-    _check_search(search, points, space)
+    _check_options(search, points, space, spot_check, cpus_per_point)
     model_files = _model_files(model, weights)
     x = _array(samples, "--samples", mmap=True)
     y = _labels(labels, len(x))
     calib = np.asarray(x[:CALIBRATION_ROWS] if calibration is None else _array(calibration, "--calibration"),
                        np.float32)
-    spot_rows = min(int(spot_check), len(x))
+    spot_rows = min(spot_check, len(x))
     results = Results(output_dir)
     results.check_fingerprint({"model": _digest(model_files.values()), "samples": _digest(_row_blocks(x)),
                                "labels": _digest([y.tobytes()]), "calibration": _digest([calib.tobytes()]),
@@ -264,7 +264,11 @@ def _duration(seconds: float) -> str:
 
 
 # -- set-up ------------------------------------------------------------------------
-def _check_search(search: str, points, space: Space) -> None:
+def _check_options(search: str, points, space: Space, spot_check, cpus_per_point) -> None:
+    if not isinstance(spot_check, int) or isinstance(spot_check, bool) or spot_check < 0:
+        raise OptionError(f"--spot-check {spot_check!r}: expected a number of rows, 0 or more")
+    if not isinstance(cpus_per_point, (int, float)) or cpus_per_point <= 0:
+        raise OptionError(f"--cpus-per-point {cpus_per_point!r}: expected a positive number of CPUs")
     if search not in SEARCHES:
         raise OptionError(f"--search {search!r}: expected one of {', '.join(SEARCHES)}")
     if search == "grid" and points is not None:
