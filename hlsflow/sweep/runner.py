@@ -194,21 +194,21 @@ class Recorder(tune.Callback):
         if result.get("already_done"):
             return
         figures = {k: result[k] for k in FIGURES if k in result}
-        record = self._record(trial, {"status": "ok", **figures}, failed=False)
+        record = self._record(trial, "ok", figures)
         self.ledger.put.remote(record["key"], _objectives(record))
 
     def on_trial_error(self, iteration, trials, trial, **info):
         error = trial.last_result.get("error") or _worker_died(trial, self.running.get(trial.trial_id))
-        self._record(trial, {"status": "failed", "error": error}, failed=True)
+        self._record(trial, "failed", {"error": error})
 
-    def _record(self, trial, fields: dict, failed: bool) -> dict:
+    def _record(self, trial, status: str, fields: dict) -> dict:
         where = self.running.pop(trial.trial_id, {})
         base = self._base(trial)
-        record = {"key": base["key"], "status": fields.pop("status"), **{k: v for k, v in base.items() if k != "key"},
+        record = {"key": base["key"], "status": status, **{k: v for k, v in base.items() if k != "key"},
                   **fields, "host": where.get("host"), "finished": _now()}
         self.results.append(record)
         self.results.write_running({e["key"]: e for e in self.running.values()})
-        self.bar.update(done=1, failed=int(failed), running=len(self.running))
+        self.bar.update(done=1, failed=int(status == "failed"), running=len(self.running))
         return record
 
 
