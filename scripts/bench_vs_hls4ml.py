@@ -151,7 +151,8 @@ def run_worker(tool, path, n, warm=False, measure_compiler=False, before=None):
         if warm:
             subprocess.run(command + ["warm"], capture_output=True, env=env, check=True)
         if before is not None:
-            first = [sys.executable, __file__, "--path", str(before), "--n", "1", "--out", tmp, "--worker", "hlsflow"]
+            first = [sys.executable, __file__, "--path", str(before), "--n", "1", "--out", str(Path(tmp) / "before"),
+                     "--worker", "hlsflow"]
             subprocess.run(first, capture_output=True, env=env, check=True)
         result = subprocess.run(command + [tool], capture_output=True, text=True, env=env)
         lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
