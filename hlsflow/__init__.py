@@ -9,9 +9,10 @@ from hlsflow.errors import HlsflowError
 from hlsflow.frontend.tf_setup import prefer_legacy_keras
 
 prefer_legacy_keras()
+from hlsflow.sweep import sweep  # light; keeps `hlsflow.sweep` the function, not the subpackage
 
 __version__ = "0.1.0"
-__all__ = ["convert", "quantize", "load_model", "load_project", "HlsflowError", "__version__"]
+__all__ = ["convert", "quantize", "sweep", "load_model", "load_project", "HlsflowError", "__version__"]
 
 
 def convert(model, output_dir, **kwargs):

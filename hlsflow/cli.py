@@ -223,6 +223,24 @@ def _cache(args) -> int:
     return 0
 
 
+def _sweep(args) -> int:
+    from hlsflow.sweep import sweep
+
+    start = time.monotonic()
+    result = sweep(args.model, args.samples, args.labels, args.space, args.output, weights=args.weights,
+                   calibration=args.calibration, search=args.search, points=args.points, seed=args.seed,
+                   cpus_per_point=args.cpus_per_point, spot_check=args.spot_check, synthesis=not args.no_synthesis,
+                   address=args.address, cpus=args.cpus)
+    failed = [r for r in result.records if r["status"] != "ok"]
+    print((result.directory / "pareto.txt").read_text(), end="")
+    for r in failed:
+        print(f"hlsflow: point {r['key']} failed: {r['error']}")
+    print(f"hlsflow: this run evaluated {result.evaluated} points ({result.failed} failed) and skipped "
+          f"{result.skipped} done before, in {time.monotonic() - start:.0f} s; {result.directory} holds "
+          f"{len(result.records)} points ({len(failed)} failed): points.jsonl, points.csv, pareto.txt, pareto.png")
+    return 0
+
+
 def _save(model, path) -> None:
     from hlsflow.errors import OptionError
 
@@ -334,6 +352,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--offset", type=float, default=0.0)
     p.add_argument("-d", "--destination", required=True, help="model file to write (.h5)")
     p.set_defaults(run=_insert_rescaling)
+
+    p = verbs.add_parser("sweep", help="design-space sweep on Ray: accuracy against estimated cost per point, "
+                                       "Pareto fronts")
+    p.add_argument("model", help="float or QKeras model file: .h5, .keras, or .json (with --weights)")
+    p.add_argument("--weights", help="weights .h5 for a .json model (default: <model>_weights.h5)")
+    p.add_argument("--samples", required=True, help="labelled inputs (.npy; read in chunks) for the accuracy")
+    p.add_argument("--labels", required=True, help="their classes (.npy: indices or one-hot rows)")
+    p.add_argument("--space", required=True, help="YAML: values per knob, model-wide or per layer (see README)")
+    p.add_argument("-o", "--output", required=True, help="results directory; rerunning with it resumes")
+    p.add_argument("--calibration", help="inputs for PTQ and calibration (default: the first 1024 samples)")
+    p.add_argument("--search", default="grid", choices=["grid", "random", "optuna"],
+                   help="grid: every point; random / optuna (when installed): --points of them")
+    p.add_argument("--points", type=int, help="points to evaluate with --search random|optuna")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random and optuna searches")
+    p.add_argument("--cpus-per-point", type=float, default=1, help="Ray CPU request of each point (default 1)")
+    p.add_argument("--spot-check", type=int, default=32, metavar="N",
+                   help="rows checked in csim (g++) against the emulator per point (default 32; 0: no g++)")
+    p.add_argument("--no-synthesis", action="store_true", help="skip vitis_hls C synthesis even when on PATH")
+    p.add_argument("--address", help="existing Ray cluster (e.g. auto, ray://head:10001); default: local Ray")
+    p.add_argument("--cpus", type=int, help="CPUs of the local Ray instance (default: all)")
+    p.set_defaults(run=_sweep)
 
     p = verbs.add_parser("dump", help="print a project's IR as text")
     p.add_argument("project", help="project directory")

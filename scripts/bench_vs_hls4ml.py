@@ -1,18 +1,24 @@
 """Build and predict times of hlsflow vs hls4ml on the same models and inputs,
 and hlsflow's build scaling on wide dense models.
 
-Each measurement runs in its own process with an empty build cache. hlsflow is
-timed twice: fully cold (its one-time precompiled ap_types header is built
-inside the timed build) and with only that header present (built once per
-machine and compiler, then reused by every build; the compiled templates likewise).
+Each measurement runs in its own process with its own build cache. The headline
+build figure is hlsflow's build of a new model on a cache warmed by a
+different model (WARMED_BY: what every build after a machine's first sees,
+e.g. in a sweep); beside it hlsflow is timed fully cold (its one-time
+precompiled ap_types header and compiled templates built inside the timed
+build), with only those one-time artifacts present, and rebuilding the same
+model (its csim library already cached: convert plus a cache hit).
 Predict and emulate times are the median of up to 7 calls, as many as start
 within 3 s, and every figure is the median of up to 3 such runs, as many as
 start within 60 s of build time: the same rules for both tools. hls4ml (a dev dependency) needs two shims to run on tf-keras models with numpy 2, applied in its worker
 and announced: `sys.modules["keras"] = tf_keras` (it otherwise picks its
 Keras-3 parser) and `np.product = np.prod`.
 
-    python scripts/bench_vs_hls4ml.py [--models jet,digits_cnn,mnist_cnn,dense100] [--n 2000]
+    python scripts/bench_vs_hls4ml.py [--models jet,digits_cnn,mnist_cnn,dense100] [--n 2000] [--runs 3]
     python scripts/bench_vs_hls4ml.py --scaling
+
+The example models are read from ../shared/models/example-models/keras, or
+from the folder HLSFLOW_EXAMPLE_MODELS names.
 """
 import argparse
 import json
@@ -28,13 +34,15 @@ from pathlib import Path
 os.environ["TF_USE_LEGACY_KERAS"] = "1"  # before anything imports TensorFlow
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "models" / "example-models" / "keras"
+SHARED = Path(os.environ.get("HLSFLOW_EXAMPLE_MODELS", REPO.parent / "shared" / "models" / "example-models" / "keras"))
 MODELS = {
     "jet": "qkeras_3layer",  # jet-tagging MLP 16-64-32-32-5, 6-bit QKeras
     "digits_cnn": None,  # scripts/digits_models.py's CNN (with a depthwise conv), trained and quantized W8A8 here
     "mnist_cnn": "qkeras_mnist_cnn",
     "dense100": "KERAS_dense_16x100x100x100x100x100x5",
 }
+# the different model whose build warms the cache before each model's headline build
+WARMED_BY = {"jet": "dense100", "digits_cnn": "jet", "mnist_cnn": "jet", "dense100": "jet"}
 SCALING = ["KERAS_dense_16x100x100x100x100x100x5", "KERAS_dense_16x200x200x200x200x200x5",
            "KERAS_dense_16x500x500x500x500x500x5"]
 
@@ -128,8 +136,10 @@ def _peak_memory():
     return {"python_gb": own, "compiler_gb": max(kbytes) / 2**20}
 
 
-def run_worker(tool, path, n, warm=False, measure_compiler=False):
-    """Run one worker in a new process with an empty cache (after warm_machine() in another one, with `warm`)."""
+def run_worker(tool, path, n, warm=False, measure_compiler=False, before=None):
+    """Run one worker in a new process with an empty cache, after warm_machine() in
+    another one with `warm`, and after an hlsflow build of the model at `before`
+    (in another process, same cache) when given."""
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, HLSFLOW_CACHE_DIR=str(Path(tmp) / "cache"), PYTHONPATH=str(REPO))
         if measure_compiler and Path("/usr/bin/time").is_file():  # each g++ through GNU time, which logs its peak memory
@@ -140,6 +150,10 @@ def run_worker(tool, path, n, warm=False, measure_compiler=False):
         command = [sys.executable, __file__, "--path", str(path), "--n", str(n), "--out", tmp, "--worker"]
         if warm:
             subprocess.run(command + ["warm"], capture_output=True, env=env, check=True)
+        if before is not None:
+            first = [sys.executable, __file__, "--path", str(before), "--n", "1", "--out", str(Path(tmp) / "before"),
+                     "--worker", "hlsflow"]
+            subprocess.run(first, capture_output=True, env=env, check=True)
         result = subprocess.run(command + [tool], capture_output=True, text=True, env=env)
         lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
         if result.returncode != 0 or not lines:
@@ -147,50 +161,67 @@ def run_worker(tool, path, n, warm=False, measure_compiler=False):
         return json.loads(lines[-1])
 
 
-def repeated(tool, path, n, warm=False, most=3, budget=60.0):
-    """Each figure's median over up to `most` worker runs, as many as start
+def repeated(tool, path, n, runs=3, warm=False, before=None, budget=60.0):
+    """Each figure's median over up to `runs` worker runs, as many as start
     within `budget` s of build time (at least one); the same rule for both tools."""
-    runs = []
-    while len(runs) < most and sum(r["build"] for r in runs) < budget:
-        r = run_worker(tool, path, n, warm)
+    done = []
+    while len(done) < runs and sum(r["build"] for r in done) < budget:
+        r = run_worker(tool, path, n, warm, before=before)
         if "error" in r:
             return r
-        runs.append(r)
-    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+        done.append(r)
+    return {key: statistics.median(r[key] for r in done) for key in done[0]}
 
 
-def compare(names, n, tmp):
-    print("hls4ml runs with shims: sys.modules['keras'] = tf_keras; np.product = np.prod")
-    print("build = convert + compile to a runnable csim, empty build cache; hlsflow 'cold' also builds its "
-          "one-time precompiled ap_types header and compiled templates")
-    print("each figure: median of up to 3 runs (within 60 s of builds); predict/emulate: median of up to 7 calls "
-          "(within 3 s)")
-    print(f"{'model':<11} {'tool':<13} {'build s':>8} {'predict s':>10} {'emulate s':>10}")
-    for name in names:
-        if MODELS[name] is None:
-            made = run_worker("digits_cnn", Path(tmp) / "digits_cnn.h5", 0)
-            if "error" in made:
-                print(f"{name:<11} could not be made: {made['error']}")
-                continue
-            path = made["path"]
-        elif (SHARED / f"{MODELS[name]}.json").is_file():
-            path = SHARED / f"{MODELS[name]}.json"
-        else:
-            print(f"{name:<11} skipped: {MODELS[name]} not in {SHARED}")
-            continue
-        runs = {"hlsflow cold": repeated("hlsflow", path, n), "hlsflow": repeated("hlsflow", path, n, warm=True),
-                "hls4ml": repeated("hls4ml", path, n)}
-        for tool, r in runs.items():
+def model_path(name, tmp):
+    """The model file of a benchmark name (the digits CNN is trained and quantized once, into tmp)."""
+    if MODELS[name] is None:
+        made = Path(tmp) / f"{name}.h5"
+        if not made.is_file():
+            r = run_worker("digits_cnn", made, 0)
             if "error" in r:
-                print(f"{name:<11} {tool:<13} error: {r['error']}")
+                raise RuntimeError(f"{name} could not be made: {r['error']}")
+        return made
+    path = SHARED / f"{MODELS[name]}.json"
+    if not path.is_file():
+        raise RuntimeError(f"skipped: {MODELS[name]} not in {SHARED}")
+    return path
+
+
+def compare(names, n, tmp, runs):
+    print("hls4ml runs with shims: sys.modules['keras'] = tf_keras; np.product = np.prod")
+    print("build = convert + compile to a runnable csim. hlsflow 'new model': on a cache warmed by a different "
+          "model's build (WARMED_BY); 'machine': only the one-time precompiled header and compiled templates "
+          "present; 'cold': empty cache; 'rebuild': the same model again (csim library cached); hls4ml: empty cache")
+    print(f"each figure: median of up to {runs} runs (within 60 s of builds); predict/emulate: median of up to 7 "
+          "calls (within 3 s)")
+    print(f"{'model':<11} {'tool':<20} {'build s':>8} {'predict s':>10} {'emulate s':>10}")
+    for name in names:
+        try:
+            path, other = model_path(name, tmp), model_path(WARMED_BY[name], tmp)
+        except RuntimeError as exc:
+            print(f"{name:<11} {exc}")
+            continue
+        figures = {"hlsflow new model": repeated("hlsflow", path, n, runs, before=other),
+                   "hlsflow rebuild": repeated("hlsflow", path, n, runs, before=path),
+                   "hlsflow machine": repeated("hlsflow", path, n, runs, warm=True),
+                   "hlsflow cold": repeated("hlsflow", path, n, runs),
+                   "hls4ml": repeated("hls4ml", path, n, runs)}
+        for tool, r in figures.items():
+            if "error" in r:
+                print(f"{name:<11} {tool:<20} error: {r['error']}")
             else:
-                print(f"{name:<11} {tool:<13} {r['build']:8.2f} {r['predict']:10.3f} {r.get('emulate', float('nan')):10.3f}")
-        if not any("error" in r for r in runs.values()):
-            ours, cold, theirs = runs["hlsflow"], runs["hlsflow cold"], runs["hls4ml"]
-            print(f"{name:<11} ratios: build {ours['build'] / theirs['build']:.2f}x hls4ml's "
-                  f"({cold['build'] / theirs['build']:.2f}x cold), "
-                  f"predict {theirs['predict'] / ours['predict']:.1f}x faster, "
-                  f"emulate {theirs['predict'] / ours['emulate']:.1f}x faster than hls4ml predict")
+                print(f"{name:<11} {tool:<20} {r['build']:8.2f} {r['predict']:10.3f} "
+                      f"{r.get('emulate', float('nan')):10.3f}")
+        if not any("error" in r for r in figures.values()):
+            theirs = figures["hls4ml"]["build"]
+            ratio = {tool: figures[tool]["build"] / theirs for tool in figures}
+            print(f"{name:<11} build vs hls4ml: new model (cache warmed by {WARMED_BY[name]}) "
+                  f"{ratio['hlsflow new model']:.2f}x; rebuild {ratio['hlsflow rebuild']:.2f}x, "
+                  f"machine {ratio['hlsflow machine']:.2f}x, cold {ratio['hlsflow cold']:.2f}x; "
+                  f"predict {figures['hls4ml']['predict'] / figures['hlsflow new model']['predict']:.1f}x faster, "
+                  f"emulate {figures['hls4ml']['predict'] / figures['hlsflow new model']['emulate']:.1f}x faster "
+                  f"than hls4ml predict")
 
 
 def scaling(n):
@@ -225,6 +256,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3, help="most runs per figure (default 3; the median is shown)")
     parser.add_argument("--scaling", action="store_true", help="hlsflow build time and memory on wide dense models")
     parser.add_argument("--worker", choices=["hlsflow", "hls4ml", "digits_cnn", "warm"])
     parser.add_argument("--path")
@@ -241,7 +273,7 @@ def main():
         scaling(200)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            compare(args.models.split(","), args.n, tmp)
+            compare(args.models.split(","), args.n, tmp, args.runs)
 
 
 if __name__ == "__main__":
