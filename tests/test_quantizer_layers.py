@@ -49,12 +49,13 @@ def test_quantizer_zoo_bit_exact(model, io_type, tmp_path):
     assert ok and "csim: 200/200 bit-exact" in lines[0], lines
 
 
-def test_table_over_too_wide_exact_input_is_refused():
-    """A float function (no step function: tests/test_steps.py) over an exact input wider than table_width."""
+def test_float_table_over_too_wide_exact_input_is_indexed_by_its_rounding():
+    """A float function (no step function: tests/test_steps.py) over an exact input
+    wider than table_width: Keras computes it in float, so the table is indexed by
+    the input rounded to table_width bits and its output is not claimed exact."""
     import tf_keras as keras
     from qkeras import QActivation, QDense, quantized_bits
 
-    from hlsflow.errors import OptionError
     from hlsflow.frontend.keras import to_graph
     from hlsflow.passes import run_passes
 
@@ -62,5 +63,8 @@ def test_table_over_too_wide_exact_input_is_refused():
     y = QDense(8, kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))(
         QActivation(quantized_bits(12, 3))(x))
     model = keras.Model(x, keras.layers.Activation("sigmoid", name="wide_sigmoid")(y))
-    with pytest.raises(OptionError, match="wide_sigmoid.*table_width"):
-        run_passes(to_graph(model))
+    graph = run_passes(to_graph(model))
+    node = graph.node("wide_sigmoid")
+    (x_in,), (y_out,) = graph.input_tensors(node), graph.output_tensors(node)
+    assert node.op == "table" and x_in.exact and x_in.type.width > 16
+    assert node.attrs["index_type"].width == 16 and not y_out.exact
