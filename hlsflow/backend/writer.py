@@ -11,12 +11,14 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from hlsflow.backend import dataflow
 from hlsflow.backend.ap_types import ap_types_dir
 from hlsflow.backend.cache import cache_dir
 from hlsflow.backend.lint import lint_project
 from hlsflow.backend.names import cpp_identifier, unique_identifiers
 from hlsflow.errors import OptionError, ProjectError
 from hlsflow.ir import Graph
+from hlsflow.passes.hardware import fold, rom_storage, window_geometry
 from hlsflow.softmax import softmax_tables
 
 BACKENDS = {
@@ -24,8 +26,9 @@ BACKENDS = {
     "vivado": {"tool": "vivado_hls", "tool_args": "-f", "tool_product": "Vivado HLS"},
 }
 IO_TYPES = ("io_parallel", "io_stream")
-# io_stream: ops computed on one pixel (the last axis) at a time; the others
-# (besides conv and pool, which have line buffers) buffer their whole input.
+# Dataflow designs: ops computed one beat (a pixel in io_stream, a row in
+# io_parallel) at a time; the others (besides conv and pool, which scan their
+# input, and reshape, which regroups beats) buffer their whole input.
 PIXELWISE = ("relu", "quantize", "reshape", "leaky_relu", "threshold", "table", "scale_shift", "merge")
 DEFAULT_PART = "xcvu9p-flga2104-2-e"
 DEFAULT_CLOCK_NS = 5.0
@@ -35,6 +38,7 @@ DERIVED = ("", "_t", "_w", "_b", "_s", "_accum_t", "_weight_t", "_bias_t", "_sca
            "_quot_t", "_alpha_t", "_table", "_config", "_stream", "_bridge")
 RESERVED = ("logits", "peak", "same", "exact", "samples", "defines", "parameters", "in", "out", "ref", "lref")
 VALUES_PER_LINE = 8
+PARTITION_LIMIT = 8192  # elements: the largest array the firmware partitions completely (build_prj.tcl's limit)
 
 
 def templates_dir() -> Path:
@@ -82,9 +86,10 @@ def build_context(graph: Graph, settings: dict) -> dict:
     top = cpp_identifier(graph.name)
     ids = unique_identifiers(list(graph.tensors) + [n.name for n in graph.nodes], reserved=(top,) + RESERVED,
                              derived=DERIVED)
+    io_type = settings["io_type"]
     tensors = {
         t.name: {"name": t.name, "id": ids[t.name], "t": ids[t.name] + "_t", "cpp": _ctype(t.type), "size": t.size,
-                 "shape": list(t.shape), "exact": t.exact}
+                 "shape": list(t.shape), "exact": t.exact, "beat": dataflow.beat_size(t.shape, io_type)}
         for t in graph.tensors.values()
     }
     inputs, outputs = _ports([tensors[t] for t in graph.inputs]), _ports([tensors[t] for t in graph.outputs])
@@ -94,8 +99,8 @@ def build_context(graph: Graph, settings: dict) -> dict:
         n = {"id": ident, "op": node.op, "x": tensors[node.inputs[0]], "y": tensors[node.outputs[0]],
              "xs": [tensors[t] for t in node.inputs], "attrs": node.attrs, "mode": node.attrs.get("mode"),
              "relu": "true" if node.attrs.get("relu") else "false", "scale": "scale" in node.params, "types": [],
-             "config": _config(node), "strategy": node.attrs.get("strategy", "latency"),
-             "reuse_factor": node.attrs.get("reuse_factor", 1)}
+             "config": _config(node, io_type), "strategy": node.attrs.get("strategy", "latency"),
+             "reuse_factor": node.attrs.get("reuse_factor", 1), "weights": []}
         for key, value in sorted(node.attrs.items()):
             if key.endswith("_type"):
                 n["types"].append((key[:-5], _ctype(value)))
@@ -105,8 +110,13 @@ def build_context(graph: Graph, settings: dict) -> dict:
         n.update(_layout(graph, node, tensors))
         for key, suffix in (("weight", "w"), ("bias", "b"), ("scale", "s")):
             if key in node.params:
-                weights.append(_weights(f"{ident}_{suffix}", f"{ident}_{key}_t", node.attrs[f"{key}_type"],
-                                        node.params[key]))
+                w = _weights(f"{ident}_{suffix}", f"{ident}_{key}_t", node.attrs[f"{key}_type"],
+                             _rom_order(node, key, node.params[key]) if node.op in ("dense", "conv")
+                             else node.params[key])
+                weights.append(w)
+                n["weights"].append(w)
+        if node.op in ("dense", "conv"):
+            n["rom"] = _rom(node, n["weights"], settings["backend"])
         if node.op == "table":
             weights.append(_weights(f"{ident}_table", n["y"]["t"], graph.tensors[node.outputs[0]].type,
                                     node.params["table"]))
@@ -122,33 +132,77 @@ def build_context(graph: Graph, settings: dict) -> dict:
     ports = {t["name"] for t in inputs + outputs} | ({softmax["x"]["name"]} if softmax else set())
     for n in logit_nodes:
         n["declare"] = n["y"]["name"] not in ports
-    if settings["io_type"] == "io_stream":
-        body_outputs = [softmax["x"]] if softmax else outputs
-        streams, forks = _stream_wiring(graph, logit_nodes, inputs, body_outputs, tensors)
-    else:
-        streams, forks = [], []
+    flow = dataflow.is_dataflow(graph, io_type)
+    if io_type == "io_stream":
+        _check_one_pixel_per_beat(graph)
+    taken = {(ident + s).lower() for ident in [*ids.values(), top] for s in DERIVED} | {r.lower() for r in RESERVED}
+    processes, streams, logits_stream = _wiring(graph, io_type, bool(softmax), nodes, tensors, taken) if flow \
+        else ([], [], None)
     exact_outputs = any(t["exact"] for t in outputs) or bool(softmax and softmax["x"]["exact"])
-    return {
+    ctx = {
         "name": top, "model_name": graph.name, "tensors": list(tensors.values()), "nodes": nodes,
-        "logit_nodes": logit_nodes, "softmax": softmax, "streams": streams, "forks": forks,
+        "logit_nodes": logit_nodes, "softmax": softmax, "dataflow": flow, "processes": processes,
+        "streams": streams, "logits_stream": logits_stream,
         "input_names": list(graph.inputs), "weights": weights, "inputs": inputs, "outputs": outputs,
         "input_total": sum(t["size"] for t in inputs), "output_total": sum(t["size"] for t in outputs),
         "compares_exact": exact_outputs, "compares_error": not all(t["exact"] for t in outputs),
         "input_quantized": bool(graph.meta.get("quantized_inputs")),
         **settings, **BACKENDS[settings["backend"]],
     }
+    _check_partitions(graph, ctx)
+    return ctx
 
 
-def _config(node) -> list:
-    """Geometry constants of a sliding-window node (its C++ CFG struct)."""
-    if node.op not in ("conv", "pool"):
-        return []
+def _config(node, io_type: str) -> list:
+    """Constants of a dense, conv or pool node (its C++ CFG struct): geometry,
+    kernel folding (passes/hardware.py) and, for a scanning conv/pool, the scan."""
     a = node.attrs
-    keys = ("ih", "iw", "c", "oh", "ow", "f", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pb", "pl", "pr")
-    values = [*a["in_hwc"], *a["out_hwc"], *a["kernel"], *a["strides"], *a["dilation"], *a["pads"]]
-    extra = [("groups", a.get("groups", 1)), ("relu", int(bool(a.get("relu")))),
-             ("average", int(a.get("mode") == "avg"))]
-    return list(zip(keys, values)) + extra
+    out = []
+    if node.op in ("conv", "pool"):
+        keys = ("ih", "iw", "c", "oh", "ow", "f", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pb", "pl", "pr")
+        values = [*a["in_hwc"], *a["out_hwc"], *a["kernel"], *a["strides"], *a["dilation"], *a["pads"]]
+        out += list(zip(keys, values)) + [("average", int(a.get("mode") == "avg"))]
+        pf = 1 if io_type == "io_stream" else a["parallelization_factor"]
+        g = window_geometry(a, pf)
+        out += [("pf", pf), *((k, g[k]) for k in ("khs", "kws", "ph", "pw", "steps", "pwx")),
+                ("line", max(1, g["pw"] - g["kws"])), ("lines", max(1, (g["khs"] - 1) * a["in_hwc"][2]))]
+    if node.op in ("dense", "conv"):
+        f = fold(node)
+        out += [*f.items(), ("rom", int(a.get("strategy") == "resource")), ("scaled", int("scale" in node.params))]
+    if out:
+        out += [("relu", int(bool(a.get("relu"))))]
+    return out
+
+
+def _rom_order(node, key: str, values) -> np.ndarray:
+    """A dense/conv node's parameters in the order its kernel reads them
+    (nnet_dense.h): weights word by word (clock ro * r_in + ri), lane
+    (g * bi + a) * bo + b; biases and scales word ro, lane g * bo + b."""
+    f = fold(node)
+    if key == "weight":
+        w = np.asarray(values).reshape(f["r_in"], f["bi"], f["groups"], f["r_out"], f["bo"])
+        return w.transpose(3, 0, 2, 1, 4).ravel()
+    return np.asarray(values).reshape(f["groups"], f["r_out"], f["bo"]).transpose(1, 0, 2).ravel()
+
+
+def _rom(node, weights: list, backend: str) -> dict:
+    """Storage of a resource-strategy node's weights: one ROM word per clock,
+    in block RAM or LUTs by its shape (hlsflow.passes.hardware.rom_storage)."""
+    if node.attrs.get("strategy") != "resource":
+        return {}
+    f = fold(node)
+    impl = rom_storage(f["reuse"])
+    pragma = (f"BIND_STORAGE variable={weights[0]['id']} type=rom_1p impl={impl}" if backend == "vitis"
+              else f"RESOURCE variable={weights[0]['id']} core=ROM_1P_{impl.upper()}")
+    return {"impl": impl, "storage": pragma, "lanes": f["lanes"], "word": f["groups"] * f["bo"]}
+
+
+def _check_one_pixel_per_beat(graph: Graph) -> None:
+    for node in graph.nodes:
+        if node.attrs.get("parallelization_factor", 1) > 1:
+            raise OptionError(f"layer {node.name!r}: parallelization factor "
+                              f"{node.attrs['parallelization_factor']}: io_stream computes one pixel per clock beat "
+                              f"(the factor applies to io_parallel)")
 
 
 def _layout(graph, node, tensors) -> dict:
@@ -169,54 +223,130 @@ def _layout(graph, node, tensors) -> dict:
     return {}
 
 
-def _stream_wiring(graph, nodes, inputs, outputs, tensors):
-    """io_stream: the stream each node reads and writes. A tensor with several
-    users is copied by a fork into one stream per user; those copies and the
-    inputs of multi-input nodes hold a whole tensor, so no branch can stall
-    another (no deadlock); the other FIFOs hold one pixel."""
-    ports = {t["name"] for t in inputs + outputs}
-    uses = {t: [] for t in tensors}
-    for n in nodes:
-        for k, t in enumerate(n["xs"]):
-            uses[t["name"]].append((n, k))
-    for t in outputs:
-        uses[t["name"]].append((None, 0))
-    streams, forks = {}, []
-    for name, users in uses.items():
-        t = tensors[name]
-        if not users:
-            continue
-        if len(users) == 1:
-            source, targets = t["id"], [t["id"]]
+def _wiring(graph, io_type, softmax_split, nodes, tensors, taken):
+    """Dataflow designs: the processes to generate, in call order, and the FIFOs
+    to declare (depths from dataflow.size_fifos), with their C++ names."""
+    net = dataflow.network(graph, io_type, PIXELWISE, softmax_split)
+    dataflow.size_fifos(net)
+    by_name = {node.name: n for node, n in zip(graph.nodes, nodes)}
+    port_tensors = set(graph.inputs) | set(graph.outputs) | ({net.logits.split("#")[0]} if net.logits else set())
+
+    def fresh(base):
+        name, k = base, 2
+        while name.lower() in taken:
+            name, k = f"{base}_{k}", k + 1
+        taken.add(name.lower())
+        return name
+
+    names = {}
+    for s in net.streams.values():
+        ident = tensors[s.tensor]["id"]
+        if s.port or s.array:
+            names[s.name] = ident
+        elif s.name == s.tensor:
+            names[s.name] = fresh(ident + "_beats") if io_type == "io_parallel" and s.tensor in port_tensors \
+                else ident
         else:
-            source = t["id"] + ("_fork" if name in ports and users[-1][0] is None else "")
-            targets = [t["id"] if n is None else f"{t['id']}_copy{k}" for k, (n, _) in enumerate(users)]
-            forks.append({"source": source, "targets": targets, "t": t["t"], "size": t["size"], "tensor": name})
-        if name not in ports or source != t["id"]:
-            streams[source] = {"id": source, "t": t["t"], "depth": t["size"] if len(users) > 1 else t["shape"][-1]}
-        for target, (n, k) in zip(targets, users):
-            if n is None:
-                continue
-            n.setdefault("in_streams", [None] * len(n["xs"]))[k] = target
-            if target != source or len(n["xs"]) > 1:
-                streams[target] = {"id": target, "t": t["t"], "depth": t["size"]}
-    for port in ports:
-        streams.pop(tensors[port]["id"], None)
-    for n in nodes:  # a fork runs right after its producer (csim runs processes in order)
-        n["forks"] = [f for f in forks if f["tensor"] == n["y"]["name"]]
-    for n in nodes:
-        n["out_stream"] = n["y"]["id"] + ("_fork" if any(f["source"] == n["y"]["id"] + "_fork" for f in forks) else "")
-        size = n["y"]["shape"][-1] if n["op"] in PIXELWISE else n["y"]["size"]
-        if n["op"] == "reshape":  # same element order: pass chunks through
-            size = math.gcd(n["x"]["shape"][-1], n["y"]["shape"][-1])
-        n["chunks"] = n["y"]["size"] // size
-        n["chunk"] = dict(n, x=_resize(n["x"], n, size), y=dict(n["y"], size=size),
-                          xs=[_resize(x, n, size) for x in n["xs"]])
-    return list(streams.values()), forks
+            names[s.name] = fresh(ident + ("_fork" if s.name.endswith("#fork") else "_copy"))
+
+    def view(stream):
+        s = net.streams[stream]
+        t = tensors[s.tensor]
+        return dict(t, id=names[stream], beat=s.beat, beats=s.beats, depth=s.depth,
+                    beat_t=f"nnet::array<{t['t']}, {s.beat}>")
+
+    processes = []
+    for p in net.processes:
+        if p.kind == "port":
+            continue
+        n = by_name.get(p.node)
+        proc = {"kind": p.kind, "n": n, "ins": [view(s) for s in p.ins], "outs": [view(s) for s in p.outs],
+                "pipelined": not p.folded, "final": softmax_split and p.node == graph.nodes[-1].name, "rom": {}}
+        if p.kind in ("source", "sink"):  # between a port (or the logits) array and a stream
+            proc["array"] = tensors[p.name.split("#")[0]]
+            proc["outs"] = [] if p.kind == "sink" else proc["outs"]
+            proc["fn"] = fresh(proc["array"]["id"] + "_" + p.kind)
+        elif p.kind == "fork":
+            proc["fn"] = fresh(tensors[net.streams[p.ins[0]].tensor]["id"] + "_split")
+        else:
+            proc["fn"] = n["id"] + "_stream"
+            proc["rom"] = n.get("rom", {})
+            proc["summary"] = _summary(p, n, io_type)
+            proc["xs"] = _locals(n["xs"])
+            if p.kind == "pixelwise":
+                proc["chunk"] = dict(n, x=dict(proc["xs"][0], size=proc["ins"][0]["beat"]),
+                                     y=dict(n["y"], size=proc["outs"][0]["beat"]),
+                                     xs=[dict(x, size=s["beat"]) for x, s in zip(proc["xs"], proc["ins"])])
+            if p.kind == "regroup":
+                a, b = proc["ins"][0]["beat"], proc["outs"][0]["beat"]
+                proc["lcm"] = a * b // math.gcd(a, b)
+            proc["node"] = dict(n, xs=proc["xs"], x=proc["xs"][0])
+        processes.append(proc)
+    logits = view(net.logits) if net.logits else None
+    streams = [view(s.name) for s in net.streams.values() if not s.port and not s.array and s.name != net.logits]
+    return processes, streams, logits
 
 
-def _resize(tensor, node, size):
-    return dict(tensor, size=size) if node["op"] in PIXELWISE + ("reshape",) else tensor
+def _locals(xs: list) -> list:
+    """A node's inputs as local arrays: a tensor read twice (Add([x, x])) gets a second name."""
+    seen = set()
+    out = []
+    for k, x in enumerate(xs):
+        out.append(dict(x, id=f"{x['id']}_{k}") if x["id"] in seen else x)
+        seen.add(x["id"])
+    return out
+
+
+def _summary(p, n, io_type) -> str:
+    """One line on what a process computes per clock (the header comment of its function)."""
+    reuse = n["reuse_factor"]
+    per = f", {reuse} clocks each" if reuse > 1 else ""
+    if p.kind == "window":
+        cfg = dict(n["config"])
+        if io_type == "io_stream":
+            return (f"{cfg['ph']} x {cfg['pw']} input pixels (padding included) scanned one per beat{per}; "
+                    f"an output pixel per completed window")
+        return (f"{cfg['ph']} input rows (padding included) read one per beat; each output row in "
+                f"{cfg['steps']} groups of {cfg['pf']} pixels{per}")
+    if p.kind == "pool_global":
+        return f"a running {'sum' if n['mode'] == 'avg' else 'maximum'} over {p.reads[p.ins[0]].size} beats"
+    if p.kind == "pixelwise":
+        return f"one beat of {n['y']['beat']} values per clock"
+    if p.kind == "regroup":
+        return "the same values in beats of another size"
+    return "the whole tensor at once" + (f", {reuse} clocks (reuse factor)" if reuse > 1 else "")
+
+
+def _check_partitions(graph, ctx) -> None:
+    """No array the firmware partitions completely may exceed PARTITION_LIMIT
+    elements: the tensors (io_parallel pipeline), the beats and the arrays
+    each process buffers (dataflow)."""
+    def check(what, size, node=None):
+        if size > PARTITION_LIMIT:
+            where = f"layer {node!r}: " if node else ""
+            hint = ("use --io stream, or a smaller parallelization factor" if ctx["io_type"] == "io_parallel"
+                    else "this layer needs the whole tensor at once")
+            raise OptionError(f"{where}{what} has {size} values, above the {PARTITION_LIMIT} an array may be "
+                              f"partitioned into registers: {hint}")
+    if not ctx["dataflow"]:
+        for t in ctx["tensors"]:
+            check(f"tensor {t['name']!r}", t["size"])
+        return
+    for s in ctx["streams"]:
+        check(f"a beat of tensor {s['name']!r}", s["beat"])
+    for p in ctx["processes"]:
+        n = p["n"]
+        if p["kind"] == "whole":
+            for t in p["ins"] + p["outs"]:
+                check(f"tensor {t['name']!r} (buffered whole)", t["size"], n and n["id"])
+        if p["kind"] == "window":
+            cfg = dict(n["config"])
+            c = cfg["c"]
+            window = cfg["khs"] * (cfg["kws"] if ctx["io_type"] == "io_stream" else cfg["pwx"]) * c
+            check("its window register", window, n["id"])
+        if p["kind"] == "regroup":
+            a, b = p["ins"][0]["beat"], p["outs"][0]["beat"]
+            check("its regrouping buffer", a * b // math.gcd(a, b), n["id"])
 
 
 def _ports(tensors: list[dict]) -> list[dict]:
