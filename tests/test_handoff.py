@@ -26,7 +26,7 @@ def test_resource_strategy_is_bit_exact(model, tmp_path):
     config = {"layers": {"fc1": {"reuse_factor": 8}, "fc2": {"strategy": "resource", "reuse_factor": 1}}}
     project = hlsflow.convert(model, tmp_path / "rf", config=config)
     assert project.graph.node("fc1").attrs["strategy"] == "resource"
-    assert "dense_resource" in (project.directory / "firmware" / "jet_tagger.cpp").read_text()
+    assert "BIND_STORAGE variable=fc1_w type=rom_1p" in (project.directory / "firmware" / "jet_tagger.cpp").read_text()
     x = stress_inputs(np.random.default_rng(5), 500, (16,), 32)
     logits = project.predict(x, logits=True)
     assert np.array_equal(logits, project.emulate(x, logits=True))

@@ -12,10 +12,11 @@ depths, not on the processes' relative speeds (the histories of a Kahn
 network are unique). So one simulated run that completes proves that no
 deadlock can happen at those depths; `size_fifos` starts every FIFO at 2 and
 doubles those found full in a deadlock until the run completes. The model
-includes pipeline stalls: a loop `depth` clocks deep that waits for an input
-also holds the results of its last `depth` clocks, so clock i's writes are
-taken to happen only when clock i + depth starts (SIZING_DEPTH bounds every
-loop's depth when sizing). The same simulation, with each layer's estimated
+includes pipeline stalls (the tools' default pipeline style stalls every stage
+while a read waits): a loop `depth` clocks deep that waits for an input also
+holds the results of its last `depth` clocks, so clock i's writes are taken to
+happen only when clock i + depth starts (SIZING_DEPTH bounds every loop's
+depth when sizing). The same simulation, with each layer's estimated
 depth, gives the report's latency.
 """
 from __future__ import annotations
@@ -29,7 +30,8 @@ from hlsflow.errors import ProjectError
 from hlsflow.ir import Graph
 from hlsflow.passes.hardware import fold, is_global_pool, output_pixels, window_geometry
 
-SIZING_DEPTH = 32  # clocks: bound on any layer loop's pipeline depth assumed when sizing FIFOs
+SIZING_DEPTH = 16  # clocks: bound assumed on any layer loop's pipeline depth when sizing FIFOs (twice the deepest
+# the report estimates for 5 ns clocks; Vitis HLS pipelines stall by default, UG1448 "Pipeline Styles")
 MIN_DEPTH = 2  # the HLS tools' default FIFO depth
 
 
