@@ -211,7 +211,7 @@ def _layer_process(graph, node, io_type, pixelwise, ins, out, streams) -> Proces
         proc.writes = {out: (starts[:, None] + ri + np.arange(ro)).ravel()}
     else:  # whole: read every beat, compute, write every beat
         compute = node.attrs.get("reuse_factor", 1) if node.op in ("dense", "conv") else 1
-        proc.folded = _folded(node)
+        proc.folded = compute > 1  # a loop over the reuse factor's clocks, else one pipelined function
         at, proc.reads = 0, {}
         for s in ins:
             proc.reads[s] = at + np.arange(streams[s].beats)

@@ -306,8 +306,8 @@ def _summary(p, n, io_type) -> str:
         if io_type == "io_stream":
             return (f"{cfg['ph']} x {cfg['pw']} input pixels (padding included) scanned one per beat{per}; "
                     f"an output pixel per completed window")
-        return (f"{cfg['ph']} input rows (padding included) read one per beat; each output row in "
-                f"{cfg['steps']} groups of {cfg['pf']} pixels{per}")
+        groups = f"{cfg['steps']} groups of {cfg['pf']} pixels" if cfg["steps"] > 1 else f"one group of {cfg['pf']} pixels"
+        return f"{cfg['ph']} input rows (padding included) read one per beat; each output row in {groups}{per}"
     if p.kind == "pool_global":
         return f"a running {'sum' if n['mode'] == 'avg' else 'maximum'} over {p.reads[p.ins[0]].size} beats"
     if p.kind == "pixelwise":
