@@ -273,10 +273,12 @@ def _wiring(graph, io_type, softmax_split, nodes, tensors, taken):
             proc["rom"] = n.get("rom", {})
             proc["summary"] = _summary(p, n, io_type)
             proc["xs"] = _locals(n["xs"])
-            if p.kind == "pixelwise":
-                proc["chunk"] = dict(n, x=dict(proc["xs"][0], size=proc["ins"][0]["beat"]),
-                                     y=dict(n["y"], size=proc["outs"][0]["beat"]),
-                                     xs=[dict(x, size=s["beat"]) for x, s in zip(proc["xs"], proc["ins"])])
+            if p.kind == "pixelwise":  # the op on each pixel of a beat (a reshape: on the whole beat)
+                beat = proc["outs"][0]["beat"]
+                pixel = beat if n["op"] == "reshape" else n["y"]["shape"][-1]
+                proc["pixels"] = beat // pixel
+                proc["chunk"] = dict(n, x=dict(proc["xs"][0], size=pixel), y=dict(n["y"], size=pixel),
+                                     xs=[dict(x, size=pixel) for x in proc["xs"]])
             if p.kind == "regroup":
                 a, b = proc["ins"][0]["beat"], proc["outs"][0]["beat"]
                 proc["lcm"] = a * b // math.gcd(a, b)
