@@ -10,8 +10,8 @@ be modelled as a second channel running backwards with D free slots. For such
 a graph, whether every process runs to completion depends only on the
 depths, not on the processes' relative speeds (the histories of a Kahn
 network are unique). So one simulated run that completes proves that no
-deadlock can happen at those depths; `size_fifos` starts every FIFO at 2 and
-doubles those found full in a deadlock until the run completes. The model
+deadlock can happen at those depths; `size_fifos` finds such depths (2, the
+tools' default, except where branches meet again). The model
 includes pipeline stalls (the tools' default pipeline style stalls every stage
 while a read waits): a loop `depth` clocks deep that waits for an input also
 holds the results of its last `depth` clocks, so clock i's writes are taken to
@@ -22,6 +22,7 @@ depth, gives the report's latency.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -256,79 +257,111 @@ def _window_schedule(node, io_type):
 class Schedule:
     complete: bool
     finish: dict  # process -> clock of its last event
-    last_write: dict  # stream -> clock of its last write
-    blocked: list  # deadlock: full streams a blocked process waits to write
+    occupancy: dict  # stream -> most beats it held at once
+    blocked: list  # deadlock: full streams whose reader waits for another, empty, stream
 
 
-def simulate(net: Network, depths: dict, pipeline) -> Schedule:
+def simulate(net: Network, depths: dict, pipeline, events: dict | None = None) -> Schedule:
     """Run one inference through the network: every process starts at clock 0 and
     takes each of its clocks as soon as the beats it reads are there and the
-    FIFOs it writes have room (a write of clock i waits for clock i + pipeline(p))."""
-    events = {p.name: _events(p, pipeline(p)) for p in net.processes}
+    FIFOs it writes have room (a write of clock i waits for clock i + pipeline(p)).
+    Event-driven: a process is revisited only when a stream it waits on changes.
+    `events`: the processes' events (schedule_events), when already computed."""
+    events = events or schedule_events(net, pipeline)
     written = {s: [] for s in net.streams}
     read = {s: [] for s in net.streams}
+    cap = {s: depths.get(s) or (1 << 60) for s in net.streams}  # ports (depth 0): the caller keeps up
+    writer = {s: p.name for p in net.processes for s in p.outs}
+    reader = {s: p.name for p in net.processes for s in p.ins}
     pos = {p.name: 0 for p in net.processes}
     time = {p.name: (-1, -1) for p in net.processes}  # (clock index, time) of the last event
-
-    def depth(s):
-        return depths.get(s) or (1 << 60)  # ports (depth 0): the caller keeps up
-
-    progress = True
-    while progress:
-        progress = False
-        for p in net.processes:
-            ev = events[p.name]
-            while pos[p.name] < len(ev):
-                clock, ins, outs = ev[pos[p.name]]
-                if any(len(written[s]) <= len(read[s]) for s in ins):
+    queue, queued = deque(pos), set(pos)
+    while queue:
+        name = queue.popleft()
+        queued.discard(name)
+        ev, touched, at = events[name], set(), pos[name]
+        last_clock, last_time = time[name]
+        while at < len(ev):
+            clock, ins, outs = ev[at]
+            t = max(clock, last_time + (clock - last_clock))
+            ready = True
+            for s in ins:
+                w, r = written[s], read[s]
+                if len(w) <= len(r):
+                    ready = False
                     break
-                if any(len(written[s]) - len(read[s]) >= depth(s) for s in outs):
+                t = max(t, w[len(r)] + 1)
+            for s in outs if ready else ():
+                k, d = len(written[s]), cap[s]
+                if k - len(read[s]) >= d:
+                    ready = False
                     break
-                last_clock, last_time = time[p.name]
-                t = max(clock, last_time + (clock - last_clock))
-                for s in ins:
-                    k = len(read[s])
-                    if k < len(written[s]):
-                        t = max(t, written[s][k] + 1)
-                for s in outs:
-                    k = len(written[s])
-                    if k >= depth(s):
-                        t = max(t, read[s][k - depth(s)] + 1)
-                for s in ins:
-                    read[s].append(t)
-                for s in outs:
-                    written[s].append(t)
-                time[p.name] = (clock, t)
-                pos[p.name] += 1
-                progress = True
-    complete = all(pos[p.name] == len(events[p.name]) for p in net.processes)
-    blocked = []
+                if k >= d:
+                    t = max(t, read[s][k - d] + 1)
+            if not ready:
+                break
+            for s in ins:
+                read[s].append(t)
+            for s in outs:
+                written[s].append(t)
+            last_clock, last_time = clock, t
+            at += 1
+            touched.update(ins)
+            touched.update(outs)
+        pos[name], time[name] = at, (last_clock, last_time)
+        for s in touched:
+            for other in (writer.get(s), reader.get(s)):
+                if other and other != name and other not in queued and pos[other] < len(events[other]):
+                    queue.append(other)
+                    queued.add(other)
+    complete = all(pos[n] == len(events[n]) for n in pos)
+    blocked = set()
     if not complete:
-        for p in net.processes:
-            ev = events[p.name]
-            if pos[p.name] < len(ev):
-                blocked += [s for s in ev[pos[p.name]][2] if len(written[s]) - len(read[s]) >= depth(s)]
-    return Schedule(complete, {p: t for p, (_, t) in time.items()},
-                    {s: (w[-1] if w else None) for s, w in written.items()}, sorted(set(blocked)))
+        pending = {n: events[n][pos[n]] for n in pos if pos[n] < len(events[n])}
+        starved = {n for n, (_, ins, _) in pending.items() if any(len(written[s]) <= len(read[s]) for s in ins)}
+        waiting = [s for _, _, outs in pending.values() for s in outs if len(written[s]) - len(read[s]) >= cap[s]]
+        blocked = {s for s in waiting if reader.get(s) in starved} or set(waiting)
+    occupancy = {s: int(np.max(np.arange(1, len(w) + 1) - np.searchsorted(read[s], w))) if w else 0
+                 for s, w in written.items()}
+    return Schedule(complete, {p: t for p, (_, t) in time.items()}, occupancy, sorted(blocked))
 
 
-def _events(p: Process, depth: int) -> list:
-    """(clock, streams read, streams written) in clock order; writes delayed by the pipeline depth."""
-    table = {}
-    for s, clocks in p.reads.items():
-        for c in clocks.tolist():
-            table.setdefault(c, ([], []))[0].append(s)
-    for s, clocks in p.writes.items():
-        for c in clocks.tolist():
-            table.setdefault(min(c + depth, p.clocks + depth), ([], []))[1].append(s)
-    return [(c, *table[c]) for c in sorted(table)]
+def schedule_events(net: Network, pipeline) -> dict:
+    """Per process: (clock, streams read, streams written) in clock order, a write of
+    clock i taking place at clock i + pipeline(p) (the pipeline stalls with its reads)."""
+    out = {}
+    for p in net.processes:
+        depth = pipeline(p)
+        streams = list(p.reads) + list(p.writes)
+        clocks = list(p.reads.values()) + [c + depth for c in p.writes.values()]
+        events = []
+        if clocks:
+            clock = np.concatenate(clocks)
+            kind = np.concatenate([np.full(len(c), k) for k, c in enumerate(clocks)])
+            order = np.lexsort((kind, clock))
+            for c, k in zip(clock[order].tolist(), kind[order].tolist()):
+                if not events or events[-1][0] != c:
+                    events.append((c, [], []))
+                events[-1][1 if k < len(p.reads) else 2].append(streams[k])
+        out[p.name] = events
+    return out
 
 
 def size_fifos(net: Network) -> None:
-    """Set every FIFO's depth: the least doubling from 2 with which the network cannot deadlock."""
+    """Set every FIFO's depth so that the network cannot deadlock. FIFOs into a
+    process that reads several streams (a join) get the most beats they hold in
+    a run where they are unbounded (the others at 2); the run is then repeated at
+    those depths until it completes, doubling in a deadlock the full FIFOs whose
+    reader waits for another, empty, input (those full only because their reader
+    is blocked writing are not the cause)."""
     depths = {s.name: (0 if s.port else MIN_DEPTH) for s in net.streams.values()}
+    joins = [s for p in net.processes if len(p.ins) > 1 for s in p.ins if not net.streams[s].port]
+    events = schedule_events(net, lambda p: SIZING_DEPTH)
+    if joins:
+        first = simulate(net, dict(depths, **dict.fromkeys(joins, 0)), None, events)
+        depths.update({s: max(MIN_DEPTH, first.occupancy[s]) for s in joins})
     for _ in range(64):
-        result = simulate(net, depths, lambda p: SIZING_DEPTH)
+        result = simulate(net, depths, None, events)
         if result.complete:
             for name, d in depths.items():
                 net.streams[name].depth = d
