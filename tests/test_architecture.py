@@ -307,17 +307,40 @@ def test_fifo_depths_cannot_deadlock_and_are_not_whole_tensors(folded_stream):
 
 # ------------------------------------------------------- blocker 6: % and /
 
+def _operand(code: str, at: int, step: int) -> str:
+    """The operand next to the operator at `at`: an identifier or a parenthesized group."""
+    i = at + step
+    while code[i].isspace():
+        i += step
+    close, open_ = (")", "(") if step < 0 else ("(", ")")
+    if code[i] == close:
+        depth, j = 0, i
+        while True:
+            depth += {close: 1, open_: -1}.get(code[j], 0)
+            if depth == 0:
+                return code[min(i, j):max(i, j) + 1]
+            j += step
+    j = i
+    while code[j].isalnum() or code[j] in "_:":
+        j += step
+    return code[min(i, j + 1):max(i, j - 1) + 1] if step > 0 else code[j + 1:i + 1]
+
+
 def test_layer_library_divides_only_constants():
     """No division or remainder on a value known only at run time (a pipelined
-    index, a counter): every `/` and `%` in the kernel, convolution and stream
-    code has compile-time operands (literals, template parameters, CFG::members)."""
-    constant = r"(?:\d+|[A-Z_][A-Z0-9_]*|CFG::\w+|[A-Z]\w*::\w+)"
-    operand = rf"(?:\(\s*{constant}(?:\s*[-+*]\s*{constant})*\s*\)|{constant})"
+    index, a counter): both operands of every `/` and `%` in the kernel,
+    convolution and stream code are compile-time constants (literals, template
+    parameters, CFG::members, or sums and products of them)."""
+    constant = r"(?:\d+|[A-Z_][A-Z0-9_]*|\w+::\w+)"
+    operand = re.compile(rf"\(?\s*{constant}(?:\s*[-+*]\s*{constant})*\s*\)?")
+    found = 0
     for header in ("nnet_dense.h", "nnet_conv.h", "nnet_stream.h"):
         code = re.sub(r"//[^\n]*", "", (LIBRARY / header).read_text())
-        for m in re.finditer(r"[^/*\s]\s*([/%])\s*[^/*=]", code):
-            line = code[code.rfind("\n", 0, m.start()) + 1:code.find("\n", m.end())]
-            assert re.search(rf"{operand}\s*[/%]\s*{operand}", line), f"{header}: {line.strip()}"
+        for m in re.finditer(r"(?<=[\w)\s])([/%])(?=[\s\w(])", code):
+            left, right = _operand(code, m.start(), -1), _operand(code, m.start(), 1)
+            assert operand.fullmatch(left) and operand.fullmatch(right), f"{header}: {left} {m.group(1)} {right}"
+            found += 1
+    assert found > 3  # e.g. CFG::c / CFG::groups
 
 
 def test_weights_are_stored_in_the_order_the_kernel_reads_them(folded_parallel):

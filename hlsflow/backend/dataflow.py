@@ -29,7 +29,7 @@ import numpy as np
 
 from hlsflow.errors import ProjectError
 from hlsflow.ir import Graph
-from hlsflow.passes.hardware import fold, is_global_pool, output_pixels, window_geometry
+from hlsflow.passes.hardware import is_global_pool, output_pixels, window_geometry
 
 SIZING_DEPTH = 16  # clocks: bound assumed on any layer loop's pipeline depth when sizing FIFOs (twice the deepest
 # the report estimates for 5 ns clocks; Vitis HLS pipelines stall by default, UG1448 "Pipeline Styles")
@@ -96,8 +96,8 @@ def _windowed(node, io_type: str) -> bool:
 
 
 def process_kind(graph: Graph, node, io_type: str, pixelwise) -> str:
-    if node.op == "pool" and is_global_pool(node.attrs) and _windowed(node, io_type):
-        return "pool_global"
+    if node.op == "pool" and is_global_pool(node.attrs):
+        return "pool_global"  # a running maximum or sum, beat by beat
     if _windowed(node, io_type):
         return "window"
     if node.op == "reshape":

@@ -140,7 +140,8 @@ def _kernel_row(graph: Graph, node, weights: np.ndarray, uses, instances, pixels
             row["lutram"] = lut_rom(f["reuse"], width)
         any_dsp, any_mult, terms = dsp, True, f["bi"] + 1
     else:  # constant weights
-        row.update({k: per_weight[k] for k in ("lut_multipliers", "dsp", "lut", "ebops")}, adders=per_weight["products"])
+        row.update({k: per_weight[k] for k in ("lut_multipliers", "dsp", "lut", "ebops")},
+                   adders=per_weight["products"])
         row["lut"] += per_weight["products"] * acc.width
         any_dsp, any_mult = per_weight["any_dsp"], per_weight["any_mult"]
         terms = int(np.max(np.sum(weights.reshape(-1, weights.shape[-1]) != 0, axis=0))) + 1

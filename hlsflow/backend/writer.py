@@ -308,8 +308,9 @@ def _summary(p, n, io_type) -> str:
         if io_type == "io_stream":
             return (f"{cfg['ph']} x {cfg['pw']} input pixels (padding included) scanned one per beat{per}; "
                     f"an output pixel per completed window")
-        groups = f"{cfg['steps']} groups of {cfg['pf']} pixels" if cfg["steps"] > 1 else f"one group of {cfg['pf']} pixels"
-        return f"{cfg['ph']} input rows (padding included) read one per beat; each output row in {groups}{per}"
+        groups = f"{cfg['steps']} groups" if cfg["steps"] > 1 else "one group"
+        return (f"{cfg['ph']} input rows (padding included) read one per beat; each output row in {groups} "
+                f"of {cfg['pf']} pixels{per}")
     if p.kind == "pool_global":
         return f"a running {'sum' if n['mode'] == 'avg' else 'maximum'} over {p.reads[p.ins[0]].size} beats"
     if p.kind == "pixelwise":
@@ -334,6 +335,9 @@ def _check_partitions(graph, ctx) -> None:
         for t in ctx["tensors"]:
             check(f"tensor {t['name']!r}", t["size"])
         return
+    if ctx["io_type"] == "io_parallel":  # the ports: one register per value
+        for t in ctx["inputs"] + ctx["outputs"]:
+            check(f"port {t['name']!r}", t["size"])
     for s in ctx["streams"]:
         check(f"a beat of tensor {s['name']!r}", s["beat"])
     for p in ctx["processes"]:
