@@ -85,6 +85,11 @@ def is_dataflow(graph: Graph, io_type: str) -> bool:
     return io_type == "io_stream" or any(_folded(n) or _windowed(n, io_type) for n in graph.nodes)
 
 
+def final_softmax(graph: Graph) -> bool:
+    """Whether the model ends in a softmax that runs after a separate logits function."""
+    return bool(graph.nodes) and graph.nodes[-1].op == "softmax" and graph.outputs == [graph.nodes[-1].outputs[0]]
+
+
 def _folded(node) -> bool:
     return node.attrs.get("reuse_factor", 1) > 1 or node.attrs.get("strategy") == "resource"
 

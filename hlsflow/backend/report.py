@@ -276,8 +276,7 @@ def estimate(graph: Graph, clock_period: float, io_type: str | None = None) -> d
     io_type = io_type or settings.get("io_type", "io_parallel")
     if not dataflow.is_dataflow(graph, io_type):
         return _pipeline_estimate(graph, clock_period, io_type, settings)
-    split = bool(graph.nodes) and graph.nodes[-1].op == "softmax" and graph.outputs == graph.nodes[-1].outputs
-    net = dataflow.network(graph, io_type, PIXELWISE, split)
+    net = dataflow.network(graph, io_type, PIXELWISE, dataflow.final_softmax(graph))
     dataflow.size_fifos(net)
     rows, depths = [], {}
     for p in net.processes:

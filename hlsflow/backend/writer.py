@@ -125,9 +125,7 @@ def build_context(graph: Graph, settings: dict) -> dict:
             weights.append(_weights(f"{ident}_exp_table", f"{ident}_exp_t", node.attrs["exp_type"], exp_table))
             weights.append(_weights(f"{ident}_inv_table", f"{ident}_inv_t", node.attrs["inv_type"], inv_table))
         nodes.append(n)
-    softmax = None
-    if nodes and nodes[-1]["op"] == "softmax" and graph.outputs == [graph.nodes[-1].outputs[0]]:
-        softmax = nodes[-1]
+    softmax = nodes[-1] if dataflow.final_softmax(graph) else None
     logit_nodes = nodes[:-1] if softmax else nodes
     ports = {t["name"] for t in inputs + outputs} | ({softmax["x"]["name"]} if softmax else set())
     for n in logit_nodes:
