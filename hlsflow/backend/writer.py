@@ -281,6 +281,7 @@ def _wiring(graph, io_type, softmax_split, nodes, tensors, taken):
                 a, b = proc["ins"][0]["beat"], proc["outs"][0]["beat"]
                 proc["lcm"] = a * b // math.gcd(a, b)
             proc["node"] = dict(n, xs=proc["xs"], x=proc["xs"][0])
+            proc["ii"] = max(s["beats"] for s in proc["ins"] + proc["outs"])  # one beat per stream per clock
         processes.append(proc)
     logits = view(net.logits) if net.logits else None
     streams = [view(s.name) for s in net.streams.values() if not s.port and not s.array and s.name != net.logits]
