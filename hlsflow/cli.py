@@ -14,7 +14,7 @@ def _convert(args) -> int:
     start = time.monotonic()
     samples = load_samples(args.samples) if args.samples else None
     config = load_json(args.config, "--config") if args.config else {}
-    for key in ("strategy", "reuse_factor"):
+    for key in ("strategy", "reuse_factor", "parallelization_factor"):
         if getattr(args, key) is not None:
             config[key] = getattr(args, key)
     project = convert(args.model, args.output, backend=args.backend, io_type=f"io_{args.io}", samples=samples,
@@ -283,10 +283,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--part", default="xcvu9p-flga2104-2-e", help="FPGA part")
     p.add_argument("--clock-period", type=float, default=5.0, help="clock period in ns")
     p.add_argument("--strategy", choices=["latency", "resource"],
-                   help="default strategy of dense layers (default: latency)")
+                   help="default strategy of dense and conv layers: latency (constant weights in the logic) or "
+                        "resource (weights in ROMs) (default: latency)")
     p.add_argument("--reuse-factor", type=int,
-                   help="default reuse factor of dense layers; above 1 selects the resource strategy "
-                        "(convolutions stay unrolled)")
+                   help="default reuse factor of dense and conv layers: clocks per input vector or output pixel, "
+                        "each multiplier used that many times; above 1 selects the resource strategy")
+    p.add_argument("--parallelization-factor", type=int,
+                   help="io_parallel: output pixels each conv/pool layer computes at once (default 1; up to the "
+                        "output width, one row at a time; at least the output pixels: the whole layer at once)")
     p.add_argument("--top", help="name of the top function (default: from the model's name), e.g. to put two IPs "
                                  "of one model in a design")
     p.add_argument("--force", action="store_true", help="replace a non-empty output directory")

@@ -11,7 +11,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLE_MODELS = REPO.parent / "shared" / "models" / "example-models" / "keras"
+EXAMPLE_MODELS = Path(os.environ.get("HLSFLOW_EXAMPLE_MODELS",  # (a git worktree elsewhere sets it)
+                                     REPO.parent / "shared" / "models" / "example-models" / "keras"))
 
 
 @pytest.fixture(scope="session", autouse=True)

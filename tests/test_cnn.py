@@ -163,7 +163,7 @@ def test_layer_zoo_io_stream_same_bits(zoo, zoo_stream):
     for a, b in zip(stream.predict(xs), parallel.predict(xs)):
         assert np.array_equal(a, b)
     cpp = (stream.directory / "firmware" / "layer_zoo.cpp").read_text()
-    assert "#pragma HLS DATAFLOW" in cpp and "conv_stream" in cpp and "pool_stream" in cpp
+    assert "#pragma HLS DATAFLOW" in cpp and "nnet::conv_pixels" in cpp and "nnet::pool_pixels" in cpp
     code, output = make_csim(stream.directory)
     assert code == 0 and "csim: 200/200 bit-exact" in output, output
 

@@ -64,11 +64,18 @@ def zeroed_copy(project, tmp_path) -> Project:
     head = re.search(rf"^void {project.name}\((.*)\) {{\n", text, re.M)
     graph = project.graph
     if project.graph.meta["project"]["io_type"] == "io_stream":
-        ids = re.findall(r"hls::stream<\w+> &(\w+)", head.group(1))
-        body = "".join(f"    for (int i = 0; i < {graph.tensors[t].size}; i++) {ids[k]}.read();\n"
+        ports = re.findall(r"hls::stream<(.+?)\s*> &(\w+)", head.group(1))  # (beat type, name)
+
+        def beats(k, t):  # how many beats of how many values port k carries
+            width = re.fullmatch(r"nnet::array<.+, (\d+)>", ports[k][0])
+            return graph.tensors[t].size // int(width.group(1)) if width else graph.tensors[t].size, width
+        body = "".join(f"    for (int i = 0; i < {beats(k, t)[0]}; i++) {ports[k][1]}.read();\n"
                        for k, t in enumerate(graph.inputs))
-        body += "".join(f"    for (int i = 0; i < {graph.tensors[t].size}; i++) {ids[len(graph.inputs) + k]}.write(0);\n"
-                        for k, t in enumerate(graph.outputs))
+        for k, t in enumerate(graph.outputs, len(graph.inputs)):
+            count, width = beats(k, t)
+            zero = f"{{ {ports[k][0]} b; for (int j = 0; j < {width.group(1)}; j++) b[j] = 0; " \
+                   f"{ports[k][1]}.write(b); }}" if width else f"{ports[k][1]}.write(0);"
+            body += f"    for (int i = 0; i < {count}; i++) {zero}\n"
     else:
         ids = re.findall(r"(\w+)\[\d+\]", head.group(1))
         body = "".join(f"    for (int i = 0; i < {graph.tensors[t].size}; i++) {ids[len(graph.inputs) + k]}[i] = 0;\n"

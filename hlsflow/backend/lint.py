@@ -46,10 +46,10 @@ KINDS = {
     "tcl": "a tcl command or option the tool does not document",
 }
 
-# Kinds today's firmware still has, fixed in parallel (issue 13 points 1, 2, 5
-# and 6): a convert reports them as a warning, not an error, until then.
-OPEN_KINDS = frozenset({"float", "double-compare", "int64-divide", "index-divide", "unroll-limit",
-                        "partition-limit", "pragma-spelling"})
+# Kinds a model's size and settings cause, not the templates (a latency-strategy
+# layer too wide to unroll, say): a convert warns with the remedy; any other
+# finding is a bug in hlsflow and stops it.
+MODEL_KINDS = frozenset({"unroll-limit", "partition-limit"})
 
 
 @dataclass(frozen=True)
@@ -264,13 +264,25 @@ def _constants(text: str) -> set:
     return names
 
 
+def _template_heads(text: str) -> list[str]:
+    """The parameter lists of every `template <...>`, angle brackets balanced."""
+    heads = []
+    for m in re.finditer(r"\btemplate\s*<", text):
+        depth, i = 1, m.end()
+        while depth and i < len(text):
+            depth += {"<": 1, ">": -1}.get(text[i], 0)
+            i += 1
+        heads.append(text[m.end():i - 1])
+    return heads
+
+
 def _text_problems(source: Source, functions: list[Function], backend: str) -> list[Problem]:
     text, problems = source.text, []
     for pattern, (kind, what) in FORBIDDEN.items():
         for m in re.finditer(pattern, text):
             problems.append(Problem(kind, source.where(m.start()), f"{what} ({m.group(0).strip()})"))
     constants = _constants(text)
-    template_names = {w for head in re.findall(r"template\s*<([^{};]*)>", text)  # functions' and structs'
+    template_names = {w for head in _template_heads(text)  # functions' and structs'
                       for item in _split(head) for w in re.findall(r"\w+$", item.split("=")[0].strip())}
     for m in FOR_LOOP.finditer(text):
         init, condition = m.group(1), m.group(2)

@@ -1,19 +1,29 @@
-"""Hardware estimates from the IR: multipliers, adders, weight memory, latency.
+"""Hardware estimates from the IR: multipliers, adders, memories, latency.
 
-Weights are constants, so each multiplication is a constant-coefficient
-multiplier: a zero weight costs nothing, a power of two (incl. +-1, so binary
-and ternary weights) is a shift or an add, and any other weight costs one
-adder per extra nonzero digit of its canonical signed-digit (CSD) form. Wide
-products go to DSPs. Latency follows from the adder-tree depth and the clock.
+They follow the firmware hlsflow generates (hlsflow/backend/dataflow.py
+decides its structure), not a model of it:
+- io_parallel with no layer folded: one pipeline, every loop unrolled (II 1);
+  a convolution builds its kernel at every output pixel. The latency is the
+  critical path of the layers' arithmetic delays.
+- Otherwise a DATAFLOW network of one process per layer. A latency-strategy
+  kernel (reuse factor 1) multiplies by constant weights; a resource-strategy
+  kernel has `lanes` multipliers fed from a weight ROM, RF clocks per input
+  vector or output pixel; a convolution or pooling builds its kernel once per
+  pixel computed at once (the parallelization factor; 1 in io_stream). Each
+  process's II is its loop's clocks plus its pipeline depth (or, for a whole
+  pipelined function, its beats); the design's II is the slowest process's;
+  the latency is that of hlsflow's clock-level simulation of the network
+  (the one that sizes the FIFOs).
 
-io_parallel: the top function is one pipeline with every loop unrolled, so a
-convolution has a multiplier per weight *and* output pixel, and the latency is
-the critical path in clock cycles. io_stream: each layer is a DATAFLOW process
-reading and writing one value per clock; a convolution or pooling computes one
-output pixel at a time, so its circuits exist once, and its cycles are the
-values it reads plus those it writes. docs/estimates.md compares the figures
-with published synthesis results: expect +-50% on resources, and a latency
-up to twice the estimate.
+Weights are constants unless in a ROM, so each multiplication is a
+constant-coefficient multiplier: a zero weight costs nothing, a power of two
+(incl. +-1, so binary and ternary weights) is a shift or an add, and any other
+weight costs one adder per extra nonzero digit of its canonical signed-digit
+(CSD) form; wide products go to DSPs. Memories are counted by width and
+depth: block RAM in 18 Kb blocks of 512 x 36 ... 16K x 1 bits, LUT memory (ROMs,
+shift registers, shallow FIFOs) in LUT6 of 64 x 1 (ROM) or 32 x 1 (SRL) bits.
+docs/estimates.md compares the figures with published synthesis results:
+expect +-50% on resources, and a latency up to twice the estimate.
 """
 from __future__ import annotations
 
@@ -23,23 +33,45 @@ from pathlib import Path
 
 import numpy as np
 
+from hlsflow.backend import dataflow
 from hlsflow.backend.writer import PIXELWISE
 from hlsflow.division import divider
 from hlsflow.steps import step_luts
 from hlsflow.ir import Graph
-from hlsflow.passes.hardware import conv_uses
+from hlsflow.passes.hardware import conv_uses, fold, output_pixels, rom_storage, window_geometry
 
 DSP_MIN_BITS = 10  # both operands at least this wide: the product goes to a DSP
+DSP_ACC_BITS = 48  # the DSP48E2's accumulator (post-adder) width
 UNCERTAINTY = 0.5  # of the resource figures; latency: see LATENCY_FACTOR
 LATENCY_FACTOR = 2  # hls4ml's csynth latencies of the jet MLPs are up to this much above ours (docs/estimates.md)
 # first-order delays on UltraScale+ (ns): LUT adder of ~16 bits, DSP multiply, LUT-table read
 ADD_NS, DSP_NS, LUT_MULT_NS, TABLE_NS = 0.9, 2.5, 1.2, 1.5
 ROM_BITS_PER_LUT = 64  # a LUT6 holds 64 x 1 bit of a lookup table
+SRL_BITS_PER_LUT = 32  # an SRLC32E: a 32-deep shift register of 1 bit
+SRL_FIFO_DEPTH = 32  # deeper FIFOs go to block RAM
+BRAM18_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))  # depth x width of a BRAM18K
 # CLB LUTs, DSP slices, 18 Kb block RAMs of known parts (AMD DS890, Virtex UltraScale+ overview)
 PARTS = {"xcvu9p": (1182240, 6840, 4320), "xcvu13p": (1728000, 12288, 5376)}
-COUNTS = ("multiplications", "zero", "shift_or_add", "lut_multipliers", "dsp", "adders", "lut", "weight_bits",
-          "bram18k", "ebops")
+COUNTS = ("multiplications", "zero", "shift_or_add", "lut_multipliers", "dsp", "adders", "lut", "lutram",
+          "weight_bits", "bram18k", "ebops")
 WIRING = ("reshape", "pad", "transpose", "concat", "upsample")
+
+
+def bram18k(depth: int, width: int) -> int:
+    """Block RAMs of 18 Kb holding `depth` words of `width` bits (the best aspect ratio)."""
+    if depth <= 0 or width <= 0:
+        return 0
+    return min(math.ceil(depth / d) * math.ceil(width / w) for d, w in BRAM18_SHAPES)
+
+
+def lut_rom(depth: int, width: int) -> int:
+    """LUT6s of a read-only memory of `depth` words of `width` bits."""
+    return math.ceil(depth / ROM_BITS_PER_LUT) * width
+
+
+def srl(depth: int, width: int) -> int:
+    """LUTs (SRLC32E) of a shift register `depth` deep and `width` bits wide."""
+    return math.ceil(depth / SRL_BITS_PER_LUT) * width if depth > 0 else 0
 
 
 def csd_digits(values: np.ndarray, frac: int) -> np.ndarray:
@@ -77,57 +109,73 @@ def _delay(p: dict, terms: int) -> float:
 
 def _row(node, **fields) -> dict:
     row = dict.fromkeys(COUNTS, 0)
-    row.update(layer=node.name, op=node.op, strategy=node.attrs.get("strategy", "latency"),
-               reuse=node.attrs.get("reuse_factor", 1), delay=0.0, cycles=None, fill=None)
+    weighted = node.op in ("dense", "conv")
+    row.update(layer=node.name, op=node.op, strategy=node.attrs.get("strategy", "latency") if weighted else "",
+               reuse=node.attrs.get("reuse_factor", 1) if weighted else "",
+               pf=node.attrs.get("parallelization_factor", ""),
+               pixels=output_pixels(node) if node.op in ("conv", "pool") else "", delay=0.0, depth=0,
+               clocks=None, latency=0, ii=1, accumulator=0)
     row.update(fields)
     return row
 
 
-def _linear(node, x, acc, products: list[dict], terms: int, weight_bits: int, reuse: int = 1) -> dict:
-    total = {k: sum(p[k] for p in products) for k in ("multiplications", "zero", "shift_or_add",
-                                                      "lut_multipliers", "dsp", "lut", "ebops", "products")}
-    adders = total.pop("products")  # one adder per nonzero product (the bias takes the place of the first)
-    delay = _delay({"any_dsp": any(p["any_dsp"] for p in products),
-                    "any_mult": any(p["any_mult"] for p in products)}, terms) + (len(products) - 1) * DSP_NS
-    strategy = node.attrs.get("strategy", "latency")
-    row = _row(node, **total, adders=adders, weight_bits=weight_bits, delay=delay,
-               bram18k=int(math.ceil(weight_bits / 18432)) if strategy == "resource" else 0)
-    row["lut"] += adders * acc.width
-    for key in ("lut_multipliers", "dsp", "adders", "lut", "ebops"):
-        row[key] = int(math.ceil(row[key] / reuse))
+def _kernel_row(graph: Graph, node, weights: np.ndarray, uses, instances, pixels: int = 1,
+                scale_copies: int = 1) -> dict:
+    """A dense/conv node's kernel built `instances` times (a scalar, or per weight
+    like `uses`, each weight's multiplications per inference); `pixels` output
+    vectors per inference, each scaled after the sum by one of `scale_copies` circuits."""
+    x = graph.tensors[node.inputs[0]].type
+    wt, acc = node.attrs["weight_type"], node.attrs["accum_type"]
+    f, scale = fold(node), node.params.get("scale")
+    uses = np.broadcast_to(uses, weights.shape)
+    per_weight = _products(x.width, wt, weights, uses, instances)
+    row = _row(node, **{k: per_weight[k] for k in ("multiplications", "zero", "shift_or_add")},
+               weight_bits=int(weights.size * wt.width), accumulator=acc.width)
+    if node.attrs.get("strategy") == "resource":  # `lanes` multipliers per instance, fed by a weight ROM
+        built, width = f["lanes"] * int(np.max(instances)), f["lanes"] * wt.width
+        dsp = x.width >= DSP_MIN_BITS and wt.width >= DSP_MIN_BITS
+        row.update(dsp=built if dsp else 0, lut_multipliers=0 if dsp else built, adders=built,
+                   lut=(0 if dsp else built * x.width * wt.width) + built * acc.width, ebops=built * x.width * wt.width)
+        if rom_storage(f["reuse"]) == "bram":
+            row["bram18k"] = bram18k(f["reuse"], width)
+        else:
+            row["lutram"] = lut_rom(f["reuse"], width)
+        any_dsp, any_mult, terms = dsp, True, f["bi"] + 1
+    else:  # constant weights
+        row.update({k: per_weight[k] for k in ("lut_multipliers", "dsp", "lut", "ebops")},
+                   adders=per_weight["products"])
+        row["lut"] += per_weight["products"] * acc.width
+        any_dsp, any_mult = per_weight["any_dsp"], per_weight["any_mult"]
+        terms = int(np.max(np.sum(weights.reshape(-1, weights.shape[-1]) != 0, axis=0))) + 1
+    delay = _delay({"any_dsp": any_dsp, "any_mult": any_mult}, terms)
+    if scale is not None:  # one multiplier per output value, after the sum
+        p = _products(acc.width, node.attrs["scale_type"], scale, pixels, scale_copies)
+        for key in ("multiplications", "lut_multipliers", "dsp", "lut", "ebops"):
+            row[key] += p[key]
+        delay += DSP_NS
+    row["delay"] = delay
     return row
 
 
 def _dense_row(graph: Graph, node) -> dict:
-    x = graph.tensors[node.inputs[0]].type
-    wt, acc, w = node.attrs["weight_type"], node.attrs["accum_type"], node.params["weight"]
-    products = [_products(x.width, wt, w, 1, 1)]
-    if "scale" in node.params:
-        products.append(_products(acc.width, node.attrs["scale_type"], node.params["scale"], 1, 1))
-    terms = int(np.max(np.sum(w != 0, axis=0))) + 1
-    return _linear(node, x, acc, products, terms, int(w.size * wt.width), node.attrs.get("reuse_factor", 1))
+    return _kernel_row(graph, node, node.params["weight"], 1, 1)
 
 
-def _conv_row(graph: Graph, node, stream: bool) -> dict:
-    x = graph.tensors[node.inputs[0]].type
-    wt, acc, a = node.attrs["weight_type"], node.attrs["accum_type"], node.attrs
+def _conv_row(graph: Graph, node, unrolled: bool, instances: int) -> dict:
+    """`unrolled`: every pixel's kernel built (taps in the padding dropped); else `instances` kernels."""
+    a = node.attrs
     w = node.params["weight"].reshape(a["kernel"][0], a["kernel"][1], -1, a["out_hwc"][2])
-    uses = conv_uses(a)[:, :, None, None]
-    copies = 1 if stream else uses
-    pixels = a["out_hwc"][0] * a["out_hwc"][1]
-    products = [_products(x.width, wt, w, uses, copies)]
-    if "scale" in node.params:
-        products.append(_products(acc.width, a["scale_type"], node.params["scale"], pixels, 1 if stream else pixels))
-    terms = int(np.max(np.sum(w != 0, axis=(0, 1, 2)))) + 1
-    return _linear(node, x, acc, products, terms, int(w.size * wt.width))
+    uses, pixels = conv_uses(a)[:, :, None, None], output_pixels(node)
+    return _kernel_row(graph, node, w, uses, uses if unrolled else instances, pixels,
+                       pixels if unrolled else instances)
 
 
-def _pool_row(graph: Graph, node, stream: bool) -> dict:
+def _pool_row(graph: Graph, node, unrolled: bool, instances: int) -> dict:
     """Max: a compare-and-select per extra window position; average: an adder tree and one division."""
     a, x = node.attrs, graph.tensors[node.inputs[0]].type
     channels, window = a["in_hwc"][2], conv_uses(a)
-    positions = int(window.size) if stream else int(window.sum())  # window reads built, per channel
-    outputs = 1 if stream else a["out_hwc"][0] * a["out_hwc"][1]
+    positions = int(window.sum()) if unrolled else int(window.size) * instances  # window reads built, per channel
+    outputs = output_pixels(node) if unrolled else instances
     extra = (positions - outputs) * channels
     depth = math.ceil(math.log2(max(int(window.size), 2)))
     if a.get("mode") == "avg":  # a division: a multiplication by a reciprocal (hlsflow/division.py)
@@ -141,8 +189,9 @@ def _pool_row(graph: Graph, node, stream: bool) -> dict:
 
 def _table_row(graph: Graph, node, lookups: int) -> dict:
     index, out = node.attrs["index_type"], graph.tensors[node.outputs[0]].type
-    rom = math.ceil(2 ** index.width / ROM_BITS_PER_LUT) * out.width
-    return _row(node, lut=lookups * rom, weight_bits=2 ** index.width * out.width, delay=TABLE_NS)
+    rom = lut_rom(2 ** index.width, out.width)
+    return _row(node, lut=lookups * rom, lutram=lookups * rom, weight_bits=2 ** index.width * out.width,
+                delay=TABLE_NS)
 
 
 def _step_row(graph: Graph, node, n: int) -> dict:
@@ -156,12 +205,12 @@ def _softmax_row(node, n: int, rows: int = 1) -> dict:
     """Per row of n values: max over the inputs, n exp lookups, their sum, one 1/sum lookup, n products."""
     a = node.attrs
     tables = [(a["index_type"], a["exp_type"], n), (a["inv_index_type"], a["inv_type"], 1)]
-    rom = sum(k * math.ceil(2 ** i.width / ROM_BITS_PER_LUT) * t.width for i, t, k in tables)
+    rom = sum(k * lut_rom(2 ** i.width, t.width) for i, t, k in tables)
     wide = a["exp_type"].width >= DSP_MIN_BITS and a["inv_type"].width >= DSP_MIN_BITS
     depth = math.ceil(math.log2(max(n, 2)))
     products = 0 if wide else n * a["exp_type"].width * a["inv_type"].width
     return _row(node, dsp=rows * n if wide else 0, lut_multipliers=0 if wide else rows * n, adders=rows * (2 * n - 1),
-                lut=rows * (rom + (2 * n - 1) * a["sum_type"].width + products),
+                lut=rows * (rom + (2 * n - 1) * a["sum_type"].width + products), lutram=rows * rom,
                 weight_bits=sum(2 ** i.width * t.width for i, t, _ in tables),
                 delay=(2 * depth + 1) * ADD_NS + 2 * TABLE_NS + (DSP_NS if wide else LUT_MULT_NS))
 
@@ -196,7 +245,7 @@ def _elementwise_row(graph: Graph, node, n: int) -> dict:
         weights = (node.params["weight"] if node.op == "scale_shift" else node.params["alpha"] if node.op == "prelu"
                    else np.array([node.attrs["alpha"]]))
         wt = node.attrs.get("weight_type", node.attrs.get("alpha_type"))
-        uses = n // weights.size
+        uses = max(n // weights.size, 1)
         p = _products(ts[0].width, wt, weights, uses, uses)
         p.pop("any_dsp"), p.pop("any_mult")
         return _row(node, **{k: v for k, v in p.items() if k not in ("products", "lut")}, adders=p["products"],
@@ -204,15 +253,23 @@ def _elementwise_row(graph: Graph, node, n: int) -> dict:
     return _row(node, lut=n * y.width)  # a compare and select, or a saturating cast, per value
 
 
-def _node_row(graph: Graph, node, stream: bool) -> dict:
+def _node_row(graph: Graph, node, io_type: str, kind: str | None) -> dict:
+    """The circuits of a node as generated: `kind` is its dataflow process (None: the one-pipeline design)."""
     y = graph.tensors[node.outputs[0]]
-    n = y.shape[-1] if stream and node.op in PIXELWISE else y.size  # values computed at once
+    n = dataflow.beat_size(y.shape, io_type) if kind == "pixelwise" else y.size  # values computed at once
+    if node.op in ("conv", "pool"):
+        scanning = kind in ("window", "pool_global")
+        instances = 1 if io_type == "io_stream" or not scanning else node.attrs["parallelization_factor"]
+        row = (_conv_row if node.op == "conv" else _pool_row)(graph, node, not scanning, instances)
+        if scanning and io_type == "io_stream" and kind == "window":  # delay lines: shift registers
+            g = window_geometry(node.attrs)
+            bits = graph.tensors[node.inputs[0]].type.width * node.attrs["in_hwc"][2]
+            lines = (g["khs"] - 1) * srl(g["pw"] - g["kws"], bits)
+            row["lut"] += lines
+            row["lutram"] += lines
+        return row
     if node.op == "dense":
         return _dense_row(graph, node)
-    if node.op == "conv":
-        return _conv_row(graph, node, stream)
-    if node.op == "pool":
-        return _pool_row(graph, node, stream)
     if node.op == "table":
         return _table_row(graph, node, n)
     if node.op == "step":
@@ -224,45 +281,72 @@ def _node_row(graph: Graph, node, stream: bool) -> dict:
     return _elementwise_row(graph, node, n)
 
 
-def _stream_cycles(graph: Graph, node, row: dict, clock: float) -> tuple[int, int]:
-    """(cycles per inference, cycles to the first output value) of an io_stream process."""
-    x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
-    reads, writes = sum(graph.tensors[t].size for t in node.inputs), y.size
-    depth = math.ceil(row["delay"] / clock)
-    if node.op in ("conv", "pool"):
-        a = node.attrs
-        rows_first = min(a["in_hwc"][0], max(1, (a["kernel"][0] - 1) * a["dilation"][0] + 1 - a["pads"][0]))
-        pixel = a["out_hwc"][2]
-        return reads + writes + depth, rows_first * a["in_hwc"][1] * a["in_hwc"][2] + depth + pixel
-    if node.op in PIXELWISE:
-        return reads + writes + depth, x.shape[-1] + depth + y.shape[-1]
-    return reads + writes + depth, reads + depth + 1
+def _fifo_row(net, graph: Graph) -> dict:
+    """The FIFOs between processes: shift registers up to SRL_FIFO_DEPTH deep, block RAM beyond."""
+    lut = brams = 0
+    for s in net.streams.values():
+        if s.port or s.array:
+            continue
+        width = s.beat * graph.tensors[s.tensor].type.width
+        if s.depth <= SRL_FIFO_DEPTH:
+            lut += srl(s.depth, width)
+        else:
+            brams += bram18k(s.depth, width)
+    row = dict.fromkeys(COUNTS, 0)
+    row.update(layer="(FIFOs)", op="fifo", strategy="", reuse="", pf="", pixels="", lut=lut, lutram=lut,
+               bram18k=brams, delay=0.0, depth=0, clocks=None, latency=0, ii=1, accumulator=0)
+    return row
 
 
 def estimate(graph: Graph, clock_period: float, io_type: str | None = None) -> dict:
     """Per-layer rows and totals for the graph at the given clock period (ns)."""
     settings = graph.meta.get("project", {})
     io_type = io_type or settings.get("io_type", "io_parallel")
-    stream = io_type == "io_stream"
+    if not dataflow.is_dataflow(graph, io_type):
+        return _pipeline_estimate(graph, clock_period, io_type, settings)
+    net = dataflow.network(graph, io_type, PIXELWISE, dataflow.final_softmax(graph))
+    dataflow.size_fifos(net)
+    rows, depths = [], {}
+    for p in net.processes:
+        if p.kind == "port":
+            continue
+        if p.node is None:  # fork, source, sink: wiring
+            row = dict.fromkeys(COUNTS, 0)
+            row.update(layer=p.name.replace("#", " "), op=p.kind, strategy="", reuse="", pf="", pixels="",
+                       delay=0.0, accumulator=0)
+        else:
+            row = _node_row(graph, graph.node(p.node), io_type, p.kind)
+        row["depth"] = math.ceil(row["delay"] / clock_period) + 1  # plus the stream read stage
+        row["clocks"] = p.clocks
+        row["ii"] = p.clocks + row["depth"] if p.folded else max(
+            [len(c) for c in p.reads.values()] + [len(c) for c in p.writes.values()] + [1])
+        row["latency"] = p.clocks + row["depth"]
+        depths[p.name] = row["depth"]
+        rows.append(row)
+    rows.append(_fifo_row(net, graph))
+    schedule = dataflow.simulate(net, {s.name: s.depth for s in net.streams.values()}, lambda p: depths.get(p.name, 0))
+    total = {k: sum(r[k] for r in rows) for k in COUNTS}
+    total["ii"] = max(r["ii"] for r in rows)
+    total["latency"] = max(t for t in schedule.finish.values()) + 1
+    total["latency_ns"] = total["latency"] * clock_period
+    return {"rows": rows, "total": total, "clock_period": clock_period, "io_type": io_type, "dataflow": True,
+            "part": settings.get("part"), "uncertainty": UNCERTAINTY}
+
+
+def _pipeline_estimate(graph: Graph, clock_period: float, io_type: str, settings: dict) -> dict:
+    """io_parallel, nothing folded: one pipeline; the latency is the critical path of the layer delays."""
     rows, ready = [], {t: 0 for t in graph.inputs}
     for node in graph.nodes:
-        row = _node_row(graph, node, stream)
-        reuse = row["reuse"]
-        if stream:
-            row["cycles"], row["fill"] = _stream_cycles(graph, node, row, clock_period)
-            row["latency"], row["ii"] = row["cycles"], row["cycles"]
-        else:
-            row["latency"] = (math.ceil(row["delay"] / clock_period) if row["delay"] else 0) + (reuse - 1)
-            row["ii"] = reuse
-        # critical path: io_parallel adds latencies; io_stream adds fills (processes overlap)
-        ready[node.outputs[0]] = max(ready.get(t, 0) for t in node.inputs) + (row["fill"] if stream else row["latency"])
+        row = _node_row(graph, node, io_type, None)
+        row["latency"] = math.ceil(row["delay"] / clock_period) if row["delay"] else 0
+        row["depth"] = row["latency"]
+        ready[node.outputs[0]] = max(ready.get(t, 0) for t in node.inputs) + row["latency"]
         rows.append(row)
     total = {k: sum(r[k] for r in rows) for k in COUNTS}
-    total["ii"] = max((r["ii"] for r in rows), default=1)
-    path = max((ready[t] for t in graph.outputs), default=0)
-    total["latency"] = path + total["ii"] if stream else max(path, 1)
+    total["ii"] = 1
+    total["latency"] = max(max((ready[t] for t in graph.outputs), default=0), 1)
     total["latency_ns"] = total["latency"] * clock_period
-    return {"rows": rows, "total": total, "clock_period": clock_period, "io_type": io_type,
+    return {"rows": rows, "total": total, "clock_period": clock_period, "io_type": io_type, "dataflow": False,
             "part": settings.get("part"), "uncertainty": UNCERTAINTY}
 
 
@@ -291,39 +375,50 @@ def read_csynth(project_dir: Path) -> dict | None:
     }
 
 
-def _capacity_line(total: dict, part: str | None, has_conv: bool) -> str | None:
+def _capacity_line(total: dict, part: str | None) -> str | None:
     family = next((p for p in PARTS if part and part.startswith(p)), None)
     if family is None:
         return None
     shares = [total[k] / cap for k, cap in zip(("lut", "dsp", "bram18k"), PARTS[family])]
     line = f"of {part}: LUT {shares[0]:.1%}, DSP {shares[1]:.1%}, BRAM18K {shares[2]:.1%}"
     if max(shares) > 1:
-        line += " -- does not fit" + ("; an io_parallel CNN repeats each kernel per pixel: try --io stream"
-                                      if has_conv else "")
+        line += (" -- does not fit: raise the reuse factor (--reuse-factor), compute fewer pixels at once "
+                 "(--parallelization-factor), or use --io stream")
     return line
+
+
+def remarks(result: dict) -> list[str]:
+    """What the figures alone do not say."""
+    lines = []
+    for r in result["rows"]:
+        if r["accumulator"] > DSP_ACC_BITS and (r["dsp"] or r["adders"]):
+            lines.append(f"layer {r['layer']}: its {r['accumulator']}-bit accumulator is wider than a DSP48's "
+                         f"{DSP_ACC_BITS}-bit accumulator: the sums stay in LUT adders")
+    return lines
 
 
 def format_report(result: dict, csynth: dict | None = None) -> str:
     """The report as an aligned text table (with synthesis figures beside the totals when given)."""
-    head = ("layer", "op", "strategy", "reuse", "mults", "zero", "shift/add", "LUT mults", "DSP", "adders", "LUT",
-            "weight bits", "BRAM18K", "latency", "II")
-    keys = ("layer", "op", "strategy", "reuse", "multiplications", "zero", "shift_or_add", "lut_multipliers", "dsp",
-            "adders", "lut", "weight_bits", "bram18k", "latency", "ii")
-    total = dict(result["total"], layer="total", op="", strategy="", reuse="")
+    head = ("layer", "op", "strategy", "reuse", "PF", "pixels", "mults", "zero", "shift/add", "LUT mults", "DSP",
+            "adders", "LUT", "LUTRAM", "weight bits", "BRAM18K", "depth", "latency", "II")
+    keys = ("layer", "op", "strategy", "reuse", "pf", "pixels", "multiplications", "zero", "shift_or_add",
+            "lut_multipliers", "dsp", "adders", "lut", "lutram", "weight_bits", "bram18k", "depth", "latency", "ii")
+    total = dict(result["total"], layer="total", op="", strategy="", reuse="", pf="", pixels="", depth="")
     table = [head] + [tuple(str(r[k]) for k in keys) for r in result["rows"] + [total]]
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
     lines = ["  ".join(cell.rjust(w) if i > 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
              for row in table]
     t, clock = result["total"], result["clock_period"]
-    stream = result["io_type"] == "io_stream"
-    overlap = " (layers overlap: first-output delays plus the slowest layer)" if stream else ""
-    lines.append(f"estimated latency {t['latency']} cycles = {t['latency_ns']:.0f} ns at {clock} ns{overlap}, "
-                 f"II {t['ii']}; EBOPs {t['ebops']} (HGQ's cross-check: EBOPs ~ LUT + 55*DSP = "
+    design = ("dataflow: layers overlap; II of the slowest process" if result.get("dataflow")
+              else "one pipeline, every layer unrolled")
+    lines.append(f"estimated latency {t['latency']} cycles = {t['latency_ns']:.0f} ns at {clock} ns, II {t['ii']} "
+                 f"({result['io_type']}, {design}); EBOPs {t['ebops']} (HGQ's cross-check: EBOPs ~ LUT + 55*DSP = "
                  f"{t['lut'] + 55 * t['dsp']}); uncertainty +-{result['uncertainty']:.0%} on resources, "
                  f"latency up to {LATENCY_FACTOR}x higher in synthesis")
-    capacity = _capacity_line(t, result.get("part"), any(r["op"] == "conv" for r in result["rows"]))
+    capacity = _capacity_line(t, result.get("part"))
     if capacity:
         lines.append(capacity)
+    lines += remarks(result)
     if csynth:
         lines.append(f"synthesis report {csynth['file']}:")
         for key, ours in (("latency", t["latency"]), ("ii", t["ii"]), ("dsp", t["dsp"]), ("lut", t["lut"]),

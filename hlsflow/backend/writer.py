@@ -12,14 +12,16 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from hlsflow.backend import dataflow
 from hlsflow.backend.ap_types import ap_types_dir
 from hlsflow.backend.cache import cache_dir
 from hlsflow.backend.csim import inexact_outputs
-from hlsflow.backend.lint import OPEN_KINDS, problems
+from hlsflow.backend.lint import MODEL_KINDS, problems
 from hlsflow.backend.names import CPP_KEYWORDS, Identifiers, template_names
 from hlsflow.division import divider
 from hlsflow.errors import OptionError, ProjectError, UnsupportedError
 from hlsflow.ir import Graph, Node
+from hlsflow.passes.hardware import fold, rom_storage, window_geometry
 from hlsflow.softmax import softmax_tables
 
 # cxx_std: the C++ standard the tool's front end compiles (Vivado HLS 2020.1:
@@ -32,8 +34,9 @@ BACKENDS = {
                "clock_uncertainty": "12.5%"},
 }
 IO_TYPES = ("io_parallel", "io_stream")
-# io_stream: ops computed on one pixel (the last axis) at a time; the others
-# (besides conv and pool, which have line buffers) buffer their whole input.
+# Dataflow designs: ops computed one beat (a pixel in io_stream, a row in
+# io_parallel) at a time; the others (besides conv and pool, which scan their
+# input, and reshape, which regroups beats) buffer their whole input.
 PIXELWISE = ("relu", "quantize", "reshape", "leaky_relu", "threshold", "table", "step", "scale_shift", "merge")
 TRANSPOSE_RANK = 6  # nnet::transpose: tensors of rank up to this (without the batch axis)
 DEFAULT_PART = "xcvu9p-flga2104-2-e"
@@ -42,10 +45,11 @@ DEFAULT_CLOCK_NS = 5.0
 # are read from the templates by names.template_names), and numbered ones
 # (`<id>_copy<k>`: a fork's copies; `<id>_in<k>`: a repeated input of a node).
 DERIVED = ("_fork", "_w", "_b", "_s", "_table", "_exp_table", "_inv_table", "_divider", "_thresholds", "_levels",
-           "_alpha")
+           "_alpha", "_stream")
 NUMBERED = ("_copy", "_in")
 FILES = ("defines", "parameters", "nnet", "weights", "ap_types")  # names in firmware/ besides <top>.cpp/.h
 VALUES_PER_LINE = 8
+PARTITION_LIMIT = 8192  # elements: the largest array the firmware partitions completely (build_prj.tcl's limit)
 
 
 def templates_dir() -> Path:
@@ -90,40 +94,42 @@ def _format(values) -> list[str]:
 
 def build_context(graph: Graph, settings: dict) -> dict:
     """Everything the templates need, with C++ identifiers for every name."""
+    graph = _with_port_copies(graph)
+    io_type = settings["io_type"]
     allocator = identifiers(graph)
     top = allocator.claim(settings.get("top") or graph.name, key=("top",))
     if settings.get("top") and top != settings["top"]:
         raise OptionError(f"--top {settings['top']!r}: a name the generated code uses itself; choose another")
-    tensors = {t.name: _tensor(t.name, allocator.claim(t.name), t.type, t.shape, t.exact)
+    tensors = {t.name: _tensor(t.name, allocator.claim(t.name), t.type, t.shape, t.exact, io_type)
                for t in graph.tensors.values()}
+    inputs, outputs = _ports([tensors[t] for t in graph.inputs]), _ports([tensors[t] for t in graph.outputs])
     nodes, weights = [], []
     for node in graph.nodes:
-        nodes.append(_node(graph, node, allocator.claim(node.name), tensors, weights))
-    output_names = _separate_ports(graph, tensors, nodes, weights, allocator)
-    inputs, outputs = _ports([tensors[t] for t in graph.inputs]), _ports([tensors[t] for t in output_names])
-    softmax = None
-    if nodes and nodes[-1]["op"] == "softmax" and graph.outputs == [graph.nodes[-1].outputs[0]]:
-        softmax = nodes[-1]
+        nodes.append(_node(graph, node, allocator.claim(node.name), tensors, weights, settings))
+    softmax = nodes[-1] if dataflow.final_softmax(graph) else None
     logit_nodes = nodes[:-1] if softmax else nodes
     ports = {t["name"] for t in inputs + outputs} | ({softmax["x"]["name"]} if softmax else set())
     for n in logit_nodes:
         n["declare"] = n["y"]["name"] not in ports
-    if settings["io_type"] == "io_stream":
-        body_outputs = [softmax["x"]] if softmax else outputs
-        streams, forks = _stream_wiring(graph, logit_nodes, inputs, body_outputs, tensors)
-    else:
-        streams, forks = [], []
+    flow = dataflow.is_dataflow(graph, io_type)
+    if io_type == "io_stream":
+        _check_one_pixel_per_beat(graph)
+    processes, streams, logits_stream = _wiring(graph, io_type, bool(softmax), nodes, tensors, allocator) if flow \
+        else ([], [], None)
     tolerances = settings.get("tolerance", {})
     inexact = [{"t": tensors[t], "label": label, "tolerance": tolerances[t]} for t, label in inexact_outputs(graph)]
-    return {
+    ctx = {
         "name": top, "model_name": graph.name, "tensors": list(tensors.values()), "nodes": nodes,
-        "logit_nodes": logit_nodes, "softmax": softmax, "streams": streams, "forks": forks,
+        "logit_nodes": logit_nodes, "softmax": softmax, "dataflow": flow, "processes": processes,
+        "streams": streams, "logits_stream": logits_stream,
         "input_names": list(graph.inputs), "weights": weights, "inputs": inputs, "outputs": outputs,
         "input_total": sum(t["size"] for t in inputs), "output_total": sum(t["size"] for t in outputs),
         "exact_outputs": any(t["exact"] for t in outputs), "inexact": inexact,
         "input_quantized": bool(graph.meta.get("quantized_inputs")),
         **settings, **BACKENDS[settings["backend"]],
     }
+    _check_partitions(graph, ctx)
+    return ctx
 
 
 def identifiers(graph: Graph) -> Identifiers:
@@ -136,18 +142,19 @@ def identifiers(graph: Graph) -> Identifiers:
                        numbered=NUMBERED, reserved=FILES)
 
 
-def _tensor(name, ident, fixed_type, shape, exact) -> dict:
+def _tensor(name, ident, fixed_type, shape, exact, io_type) -> dict:
     return {"name": name, "id": ident, "t": ident + "_t", "cpp": _ctype(fixed_type), "size": int(np.prod(shape)),
-            "shape": list(shape), "exact": exact}
+            "shape": list(shape), "exact": exact, "beat": dataflow.beat_size(shape, io_type)}
 
 
-def _node(graph: Graph, node, ident: str, tensors: dict, weights: list) -> dict:
-    """The template view of one node (its constant arrays appended to `weights`)."""
+def _node(graph: Graph, node, ident: str, tensors: dict, weights: list, settings: dict) -> dict:
+    """The template view of one node (its constant arrays appended to `weights`
+    and to its own "weights": a dense/conv node's in the order its kernel reads them)."""
     n = {"id": ident, "op": node.op, "x": tensors[node.inputs[0]], "y": tensors[node.outputs[0]],
          "xs": [tensors[t] for t in node.inputs], "attrs": node.attrs, "mode": node.attrs.get("mode"),
          "relu": "true" if node.attrs.get("relu") else "false", "scale": "scale" in node.params, "types": [],
-         "config": _config(node), "strategy": node.attrs.get("strategy", "latency"),
-         "reuse_factor": node.attrs.get("reuse_factor", 1)}
+         "config": _config(node, settings["io_type"]), "strategy": node.attrs.get("strategy", "latency"),
+         "reuse_factor": node.attrs.get("reuse_factor", 1), "weights": []}
     for key, value in sorted(node.attrs.items()):
         if key.endswith("_type"):
             n["types"].append((f"{ident}_{key[:-5]}_t", _ctype(value)))
@@ -159,8 +166,12 @@ def _node(graph: Graph, node, ident: str, tensors: dict, weights: list) -> dict:
     n.update(_layout(graph, node, tensors))
     for key, suffix in (("weight", "w"), ("bias", "b"), ("scale", "s")):
         if key in node.params:
-            weights.append(_weights(f"{ident}_{suffix}", f"{ident}_{key}_t", node.attrs[f"{key}_type"],
-                                    node.params[key]))
+            values = _rom_order(node, key, node.params[key]) if node.op in ("dense", "conv") else node.params[key]
+            w = _weights(f"{ident}_{suffix}", f"{ident}_{key}_t", node.attrs[f"{key}_type"], values)
+            weights.append(w)
+            n["weights"].append(w)
+    if node.op in ("dense", "conv"):
+        n["rom"] = _rom(node, n["weights"], settings["backend"])
     if node.op == "table":
         weights.append(_weights(f"{ident}_table", n["y"]["t"], graph.tensors[node.outputs[0]].type,
                                 node.params["table"]))
@@ -180,45 +191,96 @@ def _node(graph: Graph, node, ident: str, tensors: dict, weights: list) -> dict:
     return n
 
 
-def _separate_ports(graph: Graph, tensors: dict, nodes: list, weights: list, allocator) -> list[str]:
-    """The tensors of the output ports. Every port is a C++ variable of its own:
-    where the model returns one of its inputs (a lone input quantizer) or one
+def _with_port_copies(graph: Graph) -> Graph:
+    """The graph as the templates see it: every port a C++ variable of its own.
+    Where the model returns one of its inputs (a lone input quantizer) or one
     tensor twice, or a final softmax reads an input (the logits port of the
     logits function), a copy node (a same-shape reshape) gives the port its own
-    tensor. Nothing changes in the IR."""
+    tensor. The IR itself (project.json) is not changed: this is a new Graph
+    sharing its tensors and nodes."""
+    last = graph.nodes[-1] if graph.nodes else None
+    softmax_on_input = (last is not None and last.op == "softmax" and graph.outputs == last.outputs
+                        and last.inputs[0] in graph.inputs)
+    repeated = len(set(graph.outputs)) < len(graph.outputs) or set(graph.outputs) & set(graph.inputs)
+    if not (softmax_on_input or repeated):
+        return graph
+    view = Graph(graph.name)
+    view.tensors, view.nodes = dict(graph.tensors), list(graph.nodes)
+    view.inputs, view.outputs, view.meta, view.functions = list(graph.inputs), [], graph.meta, graph.functions
 
-    def copy(name, before=None) -> str:
+    def copy(name) -> str:
         k = 0
-        while (port := f"{name} (port {k})") in tensors:
+        while (port := f"{name} (port {k})") in view.tensors:
             k += 1
         t = graph.tensors[name]
-        tensors[port] = _tensor(port, allocator.claim(f"{name}_port", key=("port", port)), t.type, t.shape, t.exact)
-        node = Node(port, "reshape", [name], [port])
-        n = _node(graph, node, tensors[port]["id"], tensors, weights)
-        nodes.insert(len(nodes) if before is None else nodes.index(before), n)
+        view.add_tensor(port, t.shape, t.type, t.exact)
         return port
 
-    outputs, seen = [], set(graph.inputs)
+    seen = set(graph.inputs)
     for name in graph.outputs:
-        outputs.append(copy(name) if name in seen else name)
-        seen.add(outputs[-1])
-    last = graph.nodes[-1] if graph.nodes else None
-    if last is not None and last.op == "softmax" and graph.outputs == last.outputs and last.inputs[0] in graph.inputs:
-        softmax = nodes[-1]
-        softmax["x"] = softmax["xs"][0] = tensors[copy(last.inputs[0], before=softmax)]
-    return outputs
+        port = name
+        if name in seen:
+            port = copy(name)
+            view.nodes.append(Node(port, "reshape", [name], [port]))
+        view.outputs.append(port)
+        seen.add(port)
+    if softmax_on_input:
+        port = copy(last.inputs[0])
+        view.nodes[-1:] = [Node(port, "reshape", [last.inputs[0]], [port]),
+                           Node(last.name, last.op, [port], list(last.outputs), last.attrs, last.params)]
+    return view
 
 
-def _config(node) -> list:
-    """Geometry constants of a sliding-window node (its C++ CFG struct)."""
-    if node.op not in ("conv", "pool"):
-        return []
+def _config(node, io_type: str) -> list:
+    """Constants of a dense, conv or pool node (its C++ CFG struct): geometry,
+    kernel folding (passes/hardware.py) and, for a scanning conv/pool, the scan."""
     a = node.attrs
-    keys = ("ih", "iw", "c", "oh", "ow", "f", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pb", "pl", "pr")
-    values = [*a["in_hwc"], *a["out_hwc"], *a["kernel"], *a["strides"], *a["dilation"], *a["pads"]]
-    extra = [("groups", a.get("groups", 1)), ("relu", int(bool(a.get("relu")))),
-             ("average", int(a.get("mode") == "avg"))]
-    return list(zip(keys, values)) + extra
+    out = []
+    if node.op in ("conv", "pool"):
+        keys = ("ih", "iw", "c", "oh", "ow", "f", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pb", "pl", "pr")
+        values = [*a["in_hwc"], *a["out_hwc"], *a["kernel"], *a["strides"], *a["dilation"], *a["pads"]]
+        out += list(zip(keys, values)) + [("average", int(a.get("mode") == "avg"))]
+        pf = 1 if io_type == "io_stream" else a["parallelization_factor"]
+        g = window_geometry(a, pf)
+        out += [("pf", pf), *((k, g[k]) for k in ("khs", "kws", "ph", "pw", "steps", "pwx")),
+                ("line", max(1, g["pw"] - g["kws"])), ("lines", max(1, (g["khs"] - 1) * a["in_hwc"][2]))]
+    if node.op in ("dense", "conv"):
+        f = fold(node)
+        out += [*f.items(), ("rom", int(a.get("strategy") == "resource")), ("scaled", int("scale" in node.params))]
+    if out:
+        out += [("relu", int(bool(a.get("relu"))))]
+    return out
+
+
+def _rom_order(node, key: str, values) -> np.ndarray:
+    """A dense/conv node's parameters in the order its kernel reads them
+    (nnet_dense.h): weights word by word (clock ro * r_in + ri), lane
+    (g * bi + a) * bo + b; biases and scales word ro, lane g * bo + b."""
+    f = fold(node)
+    if key == "weight":
+        w = np.asarray(values).reshape(f["r_in"], f["bi"], f["groups"], f["r_out"], f["bo"])
+        return w.transpose(3, 0, 2, 1, 4).ravel()
+    return np.asarray(values).reshape(f["groups"], f["r_out"], f["bo"]).transpose(1, 0, 2).ravel()
+
+
+def _rom(node, weights: list, backend: str) -> dict:
+    """Storage of a resource-strategy node's weights: one ROM word per clock,
+    in block RAM or LUTs by its shape (hlsflow.passes.hardware.rom_storage)."""
+    if node.attrs.get("strategy") != "resource":
+        return {}
+    f = fold(node)
+    impl = rom_storage(f["reuse"])
+    pragma = (f"BIND_STORAGE variable={weights[0]['id']} type=rom_1p impl={impl}" if backend == "vitis"
+              else f"RESOURCE variable={weights[0]['id']} core=ROM_1P_{impl.upper()}")
+    return {"impl": impl, "storage": pragma, "lanes": f["lanes"], "word": f["groups"] * f["bo"]}
+
+
+def _check_one_pixel_per_beat(graph: Graph) -> None:
+    for node in graph.nodes:
+        if node.attrs.get("parallelization_factor", 1) > 1:
+            raise OptionError(f"layer {node.name!r}: parallelization factor "
+                              f"{node.attrs['parallelization_factor']}: io_stream computes one pixel per clock beat "
+                              f"(the factor applies to io_parallel)")
 
 
 def _layout(graph, node, tensors) -> dict:
@@ -251,59 +313,133 @@ def _layout(graph, node, tensors) -> dict:
     return {}
 
 
-def _stream_wiring(graph, nodes, inputs, outputs, tensors):
-    """io_stream: the stream each node reads and writes. A tensor with several
-    users is copied by a fork into one stream per user; those copies and the
-    inputs of multi-input nodes hold a whole tensor, so no branch can stall
-    another (no deadlock); the other FIFOs hold one pixel."""
-    ports = {t["name"] for t in inputs + outputs}
-    uses = {t: [] for t in tensors}
-    for n in nodes:
-        for k, t in enumerate(n["xs"]):
-            uses[t["name"]].append((n, k))
-    for t in outputs:
-        uses[t["name"]].append((None, 0))
-    streams, forks = {}, []
-    for name, users in uses.items():
-        t = tensors[name]
-        if not users:
-            continue
-        if len(users) == 1:
-            source, targets = t["id"], [t["id"]]
+def _wiring(graph, io_type, softmax_split, nodes, tensors, allocator):
+    """Dataflow designs: the processes to generate, in call order, and the FIFOs
+    to declare (depths from dataflow.size_fifos), with their C++ names."""
+    net = dataflow.network(graph, io_type, PIXELWISE, softmax_split)
+    dataflow.size_fifos(net)
+    by_name = {node.name: n for node, n in zip(graph.nodes, nodes)}
+    port_tensors = set(graph.inputs) | set(graph.outputs) | ({net.logits.split("#")[0]} if net.logits else set())
+
+    def fresh(base):  # a new identifier (every call), beside every other the allocator gave
+        return allocator.claim(base, key=("wiring", len(allocator.ids)))
+
+    names = {}
+    for s in net.streams.values():
+        ident = tensors[s.tensor]["id"]
+        if s.port or s.array:
+            names[s.name] = ident
+        elif s.name == s.tensor:
+            names[s.name] = fresh(ident + "_beats") if io_type == "io_parallel" and s.tensor in port_tensors \
+                else ident
         else:
-            source = t["id"] + ("_fork" if name in ports and users[-1][0] is None else "")
-            targets = [t["id"] if n is None else f"{t['id']}_copy{k}" for k, (n, _) in enumerate(users)]
-            forks.append({"source": source, "targets": targets, "t": t["t"], "size": t["size"], "tensor": name})
-        if name not in ports or source != t["id"]:
-            streams[source] = {"id": source, "t": t["t"], "depth": t["size"] if len(users) > 1 else t["shape"][-1]}
-        for target, (n, k) in zip(targets, users):
-            if n is None:
-                continue
-            n.setdefault("in_streams", [None] * len(n["xs"]))[k] = target
-            if target != source or len(n["xs"]) > 1:
-                streams[target] = {"id": target, "t": t["t"], "depth": t["size"]}
-    for port in ports:
-        streams.pop(tensors[port]["id"], None)
-    for n in nodes:  # a fork runs right after its producer (csim runs processes in order)
-        n["forks"] = [f for f in forks if f["tensor"] == n["y"]["name"]]
-    for n in nodes:
-        n["out_stream"] = n["y"]["id"] + ("_fork" if any(f["source"] == n["y"]["id"] + "_fork" for f in forks) else "")
-        size = n["y"]["shape"][-1] if n["op"] in PIXELWISE else n["y"]["size"]
-        if n["op"] == "reshape":  # same element order: pass chunks through
-            size = math.gcd(n["x"]["shape"][-1], n["y"]["shape"][-1])
-        n["chunks"] = n["y"]["size"] // size
-        xs = [_resize(x, n, size) for x in n["xs"]]
-        for k, x in enumerate(xs):  # the stream process holds each input in an array of its own
-            if any(x["id"] == other["id"] for other in xs[:k]):
-                xs[k] = dict(x, id=f"{x['id']}_in{k}")
-        n["chunk"] = dict(n, x=xs[0], y=dict(n["y"], size=size), xs=xs)
-        if "parts" in n:
-            n["chunk"]["parts"] = [dict(part, x=x) for part, x in zip(n["parts"], xs)]
-    return list(streams.values()), forks
+            names[s.name] = fresh(ident + ("_fork" if s.name.endswith("#fork") else "_copy"))
+
+    def view(stream):
+        s = net.streams[stream]
+        t = tensors[s.tensor]
+        return dict(t, id=names[stream], beat=s.beat, beats=s.beats, depth=s.depth,
+                    beat_t=f"nnet::array<{t['t']}, {s.beat}>")
+
+    processes = []
+    for p in net.processes:
+        if p.kind == "port":
+            continue
+        n = by_name.get(p.node)
+        proc = {"kind": p.kind, "n": n, "ins": [view(s) for s in p.ins], "outs": [view(s) for s in p.outs],
+                "pipelined": not p.folded, "final": softmax_split and p.node == graph.nodes[-1].name, "rom": {}}
+        if p.kind in ("source", "sink"):  # between a port (or the logits) array and a stream
+            proc["array"] = tensors[p.name.split("#")[0]]
+            proc["outs"] = [] if p.kind == "sink" else proc["outs"]
+            proc["fn"] = fresh(proc["array"]["id"] + "_" + p.kind)
+        elif p.kind == "fork":
+            proc["fn"] = fresh(tensors[net.streams[p.ins[0]].tensor]["id"] + "_split")
+        else:
+            proc["fn"] = n["id"] + "_stream"
+            proc["rom"] = n.get("rom", {})
+            proc["summary"] = _summary(p, n, io_type)
+            proc["xs"] = _locals(n["xs"])
+            if p.kind == "pixelwise":  # the op on each pixel of a beat (a reshape: on the whole beat)
+                beat = proc["outs"][0]["beat"]
+                pixel = beat if n["op"] == "reshape" else n["y"]["shape"][-1]
+                proc["pixels"] = beat // pixel
+                proc["chunk"] = dict(n, x=dict(proc["xs"][0], size=pixel), y=dict(n["y"], size=pixel),
+                                     xs=[dict(x, size=pixel) for x in proc["xs"]])
+            if p.kind == "regroup":
+                a, b = proc["ins"][0]["beat"], proc["outs"][0]["beat"]
+                proc["lcm"] = a * b // math.gcd(a, b)
+            proc["node"] = dict(n, xs=proc["xs"], x=proc["xs"][0])
+            proc["ii"] = max(s["beats"] for s in proc["ins"] + proc["outs"])  # one beat per stream per clock
+        processes.append(proc)
+    logits = view(net.logits) if net.logits else None
+    streams = [view(s.name) for s in net.streams.values() if not s.port and not s.array and s.name != net.logits]
+    return processes, streams, logits
 
 
-def _resize(tensor, node, size):
-    return dict(tensor, size=size) if node["op"] in PIXELWISE + ("reshape",) else tensor
+def _locals(xs: list) -> list:
+    """A node's inputs as local arrays: a tensor read twice (Add([x, x])) gets a second name."""
+    seen = set()
+    out = []
+    for k, x in enumerate(xs):
+        out.append(dict(x, id=f"{x['id']}_in{k}") if x["id"] in seen else x)
+        seen.add(x["id"])
+    return out
+
+
+def _summary(p, n, io_type) -> str:
+    """One line on what a process computes per clock (the header comment of its function)."""
+    reuse = n["reuse_factor"]
+    per = f", {reuse} clocks each" if reuse > 1 else ""
+    if p.kind == "window":
+        cfg = dict(n["config"])
+        if io_type == "io_stream":
+            return (f"{cfg['ph']} x {cfg['pw']} input pixels (padding included) scanned one per beat{per}; "
+                    f"an output pixel per completed window")
+        groups = f"{cfg['steps']} groups" if cfg["steps"] > 1 else "one group"
+        return (f"{cfg['ph']} input rows (padding included) read one per beat; each output row in {groups} "
+                f"of {cfg['pf']} pixels{per}")
+    if p.kind == "pool_global":
+        return f"a running {'sum' if n['mode'] == 'avg' else 'maximum'} over {p.reads[p.ins[0]].size} beats"
+    if p.kind == "pixelwise":
+        return f"one beat of {n['y']['beat']} values per clock"
+    if p.kind == "regroup":
+        return "the same values in beats of another size"
+    return "the whole tensor at once" + (f", {reuse} clocks (reuse factor)" if reuse > 1 else "")
+
+
+def _check_partitions(graph, ctx) -> None:
+    """No array the firmware partitions completely may exceed PARTITION_LIMIT
+    elements: the tensors (io_parallel pipeline), the beats and the arrays
+    each process buffers (dataflow)."""
+    def check(what, size, node=None):
+        if size > PARTITION_LIMIT:
+            where = f"layer {node!r}: " if node else ""
+            hint = ("use --io stream, or a smaller parallelization factor" if ctx["io_type"] == "io_parallel"
+                    else "this layer needs the whole tensor at once")
+            raise OptionError(f"{where}{what} has {size} values, above the {PARTITION_LIMIT} an array may be "
+                              f"partitioned into registers: {hint}")
+    if not ctx["dataflow"]:
+        for t in ctx["tensors"]:
+            check(f"tensor {t['name']!r}", t["size"])
+        return
+    if ctx["io_type"] == "io_parallel":  # the ports: one register per value
+        for t in ctx["inputs"] + ctx["outputs"]:
+            check(f"port {t['name']!r}", t["size"])
+    for s in ctx["streams"]:
+        check(f"a beat of tensor {s['name']!r}", s["beat"])
+    for p in ctx["processes"]:
+        n = p["n"]
+        if p["kind"] == "whole":
+            for t in p["ins"] + p["outs"]:
+                check(f"tensor {t['name']!r} (buffered whole)", t["size"], n and n["id"])
+        if p["kind"] == "window":
+            cfg = dict(n["config"])
+            c = cfg["c"]
+            window = cfg["khs"] * (cfg["kws"] if ctx["io_type"] == "io_stream" else cfg["pwx"]) * c
+            check("its window register", window, n["id"])
+        if p["kind"] == "regroup":
+            a, b = p["ins"][0]["beat"], p["outs"][0]["beat"]
+            check("its regrouping buffer", a * b // math.gcd(a, b), n["id"])
 
 
 def _ports(tensors: list[dict]) -> list[dict]:
@@ -352,13 +488,14 @@ def write_project(graph: Graph, out_dir, settings: dict, tb_data: dict, force: b
     try:
         _render(graph, tmp, settings, tb_data)
         found = problems(tmp, settings["backend"])
-        errors = [p for p in found if p.kind not in OPEN_KINDS]
+        errors = [p for p in found if p.kind not in MODEL_KINDS]
         if errors:  # a bug in hlsflow's templates, not in the user's model
             raise ProjectError(f"generated firmware fails the synthesizability lint: {errors[0]}")
         if found:
             kinds = sorted({p.kind for p in found})
-            warnings.warn(f"{graph.name}: {len(found)} synthesizability lint finding(s) of kinds being fixed "
-                          f"({', '.join(kinds)}), e.g. {found[0]}; `hlsflow lint {out_dir}` lists them", stacklevel=3)
+            warnings.warn(f"{graph.name}: {len(found)} synthesizability lint finding(s) ({', '.join(kinds)}), "
+                          f"e.g. {found[0]}; a larger reuse factor or io_stream folds the layer; "
+                          f"`hlsflow lint {out_dir}` lists them", stacklevel=3)
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
             out_dir.rename(old / "project")
@@ -389,18 +526,30 @@ def _render(graph: Graph, root: Path, settings: dict, tb_data: dict) -> None:
         "vivado_synth.xdc": "project/vivado_synth.xdc.j2",
         "README.md": "project/README.md.j2",
     }
+    backend = settings["backend"]
     for path, template in files.items():
-        _write(root / path, env.get_template(template).render(**ctx))
+        _write(root / path, spelled_for(backend, env.get_template(template).render(**ctx)))
     weight_template = env.get_template("firmware/weights.h.j2")
     for w in ctx["weights"]:
         _write(root / "firmware" / "weights" / f"{w['id']}.h", weight_template.render(w=w))
-    shutil.copytree(templates_dir() / "firmware" / "nnet", root / "firmware" / "nnet")
+    for header in sorted((templates_dir() / "firmware" / "nnet").glob("*.h")):
+        _write(root / "firmware" / "nnet" / header.name, spelled_for(backend, header.read_text()))
     shutil.copy(templates_dir() / "tb" / "hlsflow_csim.h", root / "tb" / "hlsflow_csim.h")
     shutil.copytree(ap_types_dir(), root / "firmware" / "ap_types")
     graph.meta["project"] = dict(settings, name=name)
     _write(root / "project.json", graph.dumps() + "\n")
     for key, rows in sorted(tb_data.items()):
         _write(root / "tb_data" / f"{key}.txt", "".join(" ".join(repr(float(v)) for v in row) + "\n" for row in rows))
+
+
+POSITIONAL_PARTITION = re.compile(r"(#pragma HLS ARRAY_(?:PARTITION|RESHAPE) variable=\S+) (complete|cyclic|block)\b")
+
+
+def spelled_for(backend: str, text: str) -> str:
+    """The firmware is written with Vivado HLS's positional partition type
+    (UG902); Vitis HLS documents it as type=<type> (UG1399, pragma HLS
+    array_partition / array_reshape)."""
+    return POSITIONAL_PARTITION.sub(r"\1 type=\2", text) if backend == "vitis" else text
 
 
 def _write(path: Path, text: str) -> None:

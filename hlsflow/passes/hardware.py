@@ -1,20 +1,30 @@
-"""Per-layer implementation choices: strategy (latency / resource) and reuse factor.
+"""Per-layer implementation choices: strategy, reuse factor and parallelization factor.
 
-Latency: every multiplication has its own multiplier, fully unrolled (II = 1).
-Resource: each multiplier is reused `reuse_factor` times, so the layer's
-multiplications must split evenly: the reuse factor must divide their count.
+Every weighted layer (dense and convolution) computes with one *kernel*: the
+products of one input vector (a dense layer's input, or the window of one
+output pixel of a convolution) with the weights, giving every output value.
+- Latency strategy: every product has its own multiplier by a constant weight
+  (reuse factor 1): the tool folds the constants into the logic.
+- Resource strategy: the weights sit in a ROM read one word per clock, and each
+  of the kernel's multipliers is reused `reuse_factor` times: `reuse_factor`
+  clocks per input vector. The reuse factor must divide the kernel's products
+  per group (`fold` splits it over the inputs and the outputs).
 
-Only dense layers fold. Convolutions are always unrolled over their kernel
-(strategy latency, reuse factor 1): the model-wide --reuse-factor/--strategy
-leave them alone, and a per-layer reuse factor or resource strategy on one is
-an error. (hls4ml folds a convolution's per-pixel kernel product instead.)
+A convolution or pooling layer (io_parallel) computes `parallelization_factor`
+output pixels at once, one output row at a time; a factor of at least the
+layer's output pixels computes the whole layer at once (every pixel's kernel
+built). io_stream computes one pixel per clock beat (factor 1).
 """
+import math
+
 import numpy as np
 
 from hlsflow.errors import OptionError
 from hlsflow.ir import Graph
 
 STRATEGIES = ("latency", "resource")
+SPATIAL = ("conv", "pool")
+LUTRAM_DEPTH = 64  # a weight ROM at most this deep goes into LUTs (one LUT6 holds 64 x 1 bit), deeper into block RAM
 
 
 def multiplications(graph: Graph, node) -> int:
@@ -41,39 +51,115 @@ def conv_uses(a: dict) -> np.ndarray:
     return np.outer(rows, cols)
 
 
+def kernel_shape(node) -> tuple[int, int, int]:
+    """(groups, inputs per group, outputs per group) of a weighted node's kernel."""
+    if node.op == "dense":
+        n_in, n_out = node.params["weight"].shape
+        return 1, int(n_in), int(n_out)
+    a = node.attrs
+    groups = a.get("groups", 1)
+    return groups, a["kernel"][0] * a["kernel"][1] * a["in_hwc"][2] // groups, a["out_hwc"][2] // groups
+
+
+def fold(node) -> dict:
+    """How a weighted node's kernel folds over its reuse factor RF: RF = r_in x r_out
+    clocks, clock (ro, ri) multiplying inputs [ri*bi, (ri+1)*bi) of every group
+    by outputs [ro*bo, (ro+1)*bo); `lanes` multipliers, each used RF times."""
+    groups, inputs, outputs = kernel_shape(node)
+    reuse = node.attrs.get("reuse_factor", 1)
+    r_in = math.gcd(reuse, inputs)
+    r_out = reuse // r_in  # divides `outputs` since reuse divides inputs * outputs
+    bi, bo = inputs // r_in, outputs // r_out
+    return {"groups": groups, "inputs": inputs, "outputs": outputs, "reuse": reuse, "r_in": r_in, "r_out": r_out,
+            "bi": bi, "bo": bo, "lanes": groups * bi * bo}
+
+
+def rom_storage(depth: int) -> str:
+    """Where a weight ROM of `depth` words goes: "lutram" or "bram"."""
+    return "lutram" if depth <= LUTRAM_DEPTH else "bram"
+
+
+def is_global_pool(a: dict) -> bool:
+    """A pooling window that covers the whole input once (GlobalMax/AveragePooling)."""
+    return list(a["kernel"]) == list(a["in_hwc"][:2]) and list(a["out_hwc"][:2]) == [1, 1] and not any(a["pads"])
+
+
+def window_geometry(a: dict, pf: int = 1) -> dict:
+    """The padded raster a sliding-window layer scans, in (rows, columns): `khs`/`kws`
+    window span, `ph`/`pw` padded input rows/columns scanned, `steps` groups of
+    `pf` output pixels per output row and `pwx` window-register columns (io_parallel)."""
+    (kh, kw), (sh, sw), (dh, dw) = a["kernel"], a["strides"], a["dilation"]
+    (ih, iw, _), (oh, ow, _) = a["in_hwc"], a["out_hwc"]
+    pt, _, pl, _ = a["pads"]
+    khs, kws = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    ph, pw = max(pt + ih, (oh - 1) * sh + khs), max(pl + iw, (ow - 1) * sw + kws)
+    steps = -(-ow // pf)
+    return {"khs": khs, "kws": kws, "ph": ph, "pw": pw, "steps": steps, "pwx": max(pw, (steps * pf - 1) * sw + kws)}
+
+
+def output_pixels(node) -> int:
+    return node.attrs["out_hwc"][0] * node.attrs["out_hwc"][1]
+
+
 def valid_reuse_factors(count: int) -> list[int]:
     return [r for r in range(1, count + 1) if count % r == 0]
 
 
 def assign_hardware(graph: Graph, config) -> Graph:
-    """Record strategy and reuse factor on every node with weights, validated."""
+    """Record strategy and reuse factor on every weighted node, and the
+    parallelization factor on every conv/pool node, validated."""
     layers = config.get("layers", {})
     for node in graph.nodes:
-        count = multiplications(graph, node)
-        if not count:
-            continue
         own = layers.get(node.name, {})
-        if node.op == "conv":
-            if own.get("reuse_factor", 1) != 1 or own.get("strategy", "latency") != "latency":
-                raise OptionError(f"layer {node.name!r}: convolutions are always unrolled (strategy latency, "
-                                  f"reuse factor 1): remove its reuse_factor/strategy (--io stream builds each "
-                                  f"kernel once)")
-            node.attrs["strategy"], node.attrs["reuse_factor"] = "latency", 1
-            continue
-        strategy = own.get("strategy", config["strategy"])
-        reuse = own.get("reuse_factor", config["reuse_factor"])
-        where = f"layer {node.name!r}" if "reuse_factor" in own or "strategy" in own else "--reuse-factor/--strategy"
-        if strategy not in STRATEGIES:
-            raise OptionError(f"{where}: strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
-        if not isinstance(reuse, int) or isinstance(reuse, bool) or reuse < 1:
-            raise OptionError(f"{where}: reuse factor {reuse!r} must be a positive integer")
-        if strategy == "latency" and reuse != 1:
-            strategy = "resource"
-        if count % reuse:
-            choices = valid_reuse_factors(count)
-            shown = ", ".join(map(str, choices[:12])) + (", ..." if len(choices) > 12 else "")
-            raise OptionError(f"layer {node.name!r}: reuse factor {reuse} does not divide its {count} "
-                              f"multiplications (valid: {shown})")
-        node.attrs["strategy"] = strategy
-        node.attrs["reuse_factor"] = reuse
+        if node.op in ("dense", "conv"):
+            _reuse(node, own, config)
+        if node.op in SPATIAL:
+            node.attrs["parallelization_factor"] = _parallelization(node, own, config)
     return graph
+
+
+def _reuse(node, own: dict, config) -> None:
+    strategy = own.get("strategy", config["strategy"])
+    reuse = own.get("reuse_factor", config["reuse_factor"])
+    where = f"layer {node.name!r}" if "reuse_factor" in own or "strategy" in own else "--reuse-factor/--strategy"
+    if strategy not in STRATEGIES:
+        raise OptionError(f"{where}: strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
+    if not isinstance(reuse, int) or isinstance(reuse, bool) or reuse < 1:
+        raise OptionError(f"{where}: reuse factor {reuse!r} must be a positive integer")
+    if strategy == "latency" and reuse != 1:
+        strategy = "resource"
+    groups, inputs, outputs = kernel_shape(node)
+    count = inputs * outputs
+    if count % reuse:
+        choices = valid_reuse_factors(count)
+        shown = ", ".join(map(str, choices[:12])) + (", ..." if len(choices) > 12 else "")
+        what = "multiplications" if node.op == "dense" else "kernel multiplications per output pixel" + (
+            " and group" if groups > 1 else "")
+        raise OptionError(f"layer {node.name!r}: reuse factor {reuse} does not divide its {count} {what} "
+                          f"(valid: {shown})")
+    node.attrs["strategy"] = strategy
+    node.attrs["reuse_factor"] = reuse
+
+
+def _parallelization(node, own: dict, config) -> int:
+    """The output pixels a conv/pool node computes at once: 1..(output width), one
+    output row at a time, or all its output pixels (the whole layer unrolled).
+    The model-wide default is clipped to what the layer allows; a per-layer value must be valid."""
+    width, pixels = node.attrs["out_hwc"][1], output_pixels(node)
+    if "parallelization_factor" in own:
+        pf, where = own["parallelization_factor"], f"layer {node.name!r}"
+    else:
+        pf, where = config["parallelization_factor"], "--parallelization-factor"
+    if not isinstance(pf, int) or isinstance(pf, bool) or pf < 1:
+        raise OptionError(f"{where}: parallelization factor {pf!r} must be a positive integer")
+    whole = node.attrs.get("reuse_factor", 1) == 1  # the whole layer at once only with unfolded kernels
+    if pf >= pixels and whole:
+        return pixels
+    if pf > width:
+        if "parallelization_factor" in own:
+            raise OptionError(f"layer {node.name!r}: parallelization factor {pf} is neither at most its output "
+                              f"width {width} (pixels of one output row at once) nor" + (
+                                  f" its {pixels} output pixels (the whole layer at once)" if whole else
+                                  " possible for the whole layer with a reuse factor above 1"))
+        return width
+    return pf

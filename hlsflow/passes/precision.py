@@ -25,6 +25,7 @@ DEFAULTS = {
     "default_precision": None,  # e.g. "ap_fixed<16,6>": the type of every tensor, weight and bias Keras leaves float
     "strategy": "latency",  # or "resource" (see passes/hardware.py)
     "reuse_factor": 1,
+    "parallelization_factor": 1,  # output pixels a conv/pool computes at once (io_parallel; see passes/hardware.py)
     "input_type": "ap_fixed<16,6,AP_RND_CONV,AP_SAT>",  # for inputs no quantizer sets
     "input_range": None,  # declared input range (R for +-R, or [lo, hi]): sets a 16-bit input_type
     "weight_width": 16,  # float weights are rounded to this many bits
@@ -48,7 +49,8 @@ EXACT_LIMIT = 53  # widest tensor the float64 emulator holds exactly
 BATCHNORM_BITS = 32  # a batch normalization between quantizers: its scale and shift to this many bits (float32: 24)
 STEP_INPUT_WIDTH = 40  # ... and its result, rounded to this width where it goes to STEP_OPS unquantized
 SOFTMAX_KEYS = ("index_type", "exp_type", "inv_frac", "inv_type", "output_type")
-LAYER_KEYS = ("output_type", "weight_type", "bias_type", "strategy", "reuse_factor") + SOFTMAX_KEYS
+LAYER_KEYS = ("output_type", "weight_type", "bias_type", "strategy", "reuse_factor",
+              "parallelization_factor") + SOFTMAX_KEYS
 
 
 def with_defaults(config):
