@@ -11,7 +11,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLE_MODELS = REPO.parent / "shared" / "models" / "example-models" / "keras"
+# HLSFLOW_EXAMPLE_MODELS: the corpus where it is not beside the repository (a git worktree elsewhere)
+EXAMPLE_MODELS = Path(os.environ.get("HLSFLOW_EXAMPLE_MODELS", REPO.parent / "shared" / "models" / "example-models" / "keras"))
 
 
 @pytest.fixture(scope="session", autouse=True)
