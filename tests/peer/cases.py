@@ -145,7 +145,8 @@ class Case:
 
     @property
     def seed(self) -> int:
-        return zlib.crc32(self.id.encode())
+        """Per hls4ml test function: its module fixtures share data across parametrizations."""
+        return zlib.crc32(f"{self.file}.{self.test}".encode())
 
     def model(self):
         """The Keras model, built once per process with seeded initializers."""
