@@ -286,8 +286,7 @@ def main(argv=None) -> int:
     if args.list:
         print("\n".join(i[1] for i in selected))
         return 0
-    meta = {i[1]: {"tool": i[0], "case": i[2].id, "file": i[2].file, "io_type": i[3], "mode": i[4],
-                   "quantized": i[2].quantized, "issue": i[2].issue} for i in selected}
+    meta = {i[1]: {"tool": i[0], "io_type": i[3], "mode": i[4], **i[2].describe()} for i in selected}
     batches: dict = {}
     for tool, item_id, case, _, _ in selected:
         batches.setdefault((tool, case.file), []).append(item_id)
