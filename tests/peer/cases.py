@@ -52,7 +52,8 @@ class Tolerance:
 
     def __str__(self):
         if self.kind == "allclose":
-            return f"allclose(rtol={self.rtol:g}, atol={self.atol:g}{', rtol of tool' if self.reference == 'tool' else ''})"
+            scaled = ", rtol of tool" if self.reference == "tool" else ""
+            return f"allclose(rtol={self.rtol:g}, atol={self.atol:g}{scaled})"
         if self.kind == "equal":
             return "equal"
         sign = "<=" if self.inclusive else "<"
@@ -768,7 +769,8 @@ def _highdim_permute():
 case("transpose_concat", "accuracy", "", _transpose_concat, rand(100, 2, 3), IO_TYPES, allclose(rtol=0, atol=1e-4),
      granularity="name", precision="ap_fixed<16,3,AP_RND_CONV,AP_SAT>", layer_precision={"relu": "ap_ufixed<17,3>"})
 case("transpose_concat", "highdim_permute", "", _highdim_permute,
-     Inputs(lambda rng: [rng.integers(-128, 127, (100, 2, 3, 4, 5, 6)) / 128], "randint(-128, 127, (100, 2, 3, 4, 5, 6)) / 128"),
+     Inputs(lambda rng: [rng.integers(-128, 127, (100, 2, 3, 4, 5, 6)) / 128],
+            "randint(-128, 127, (100, 2, 3, 4, 5, 6)) / 128"),
      IO_TYPES, EQUAL)
 
 
@@ -905,8 +907,8 @@ def _clone_inheritance():
 
 
 _clone_data = normal(100, 10, std=0.2, clip=(-2, 2), grid=21)
-case("stream_clone", "multi_clone", "", _multi_clone, _clone_data, STREAM, allclose(rtol=0, atol=1e-4, reference="tool"),
-     granularity="name", precision="fixed<24,3>")
+case("stream_clone", "multi_clone", "", _multi_clone, _clone_data, STREAM,
+     allclose(rtol=0, atol=1e-4, reference="tool"), granularity="name", precision="fixed<24,3>")
 case("stream_clone", "clone_precision_inheritance", "", _clone_inheritance, _clone_data, STREAM,
      allclose(rtol=0, atol=1e-5, reference="tool"), granularity="manual", precision="fixed<1,0>",
      layer_precision={name: "fixed<32,5>" for name in ("inp", "x", "x_linear", "y", "y_linear", "out")})

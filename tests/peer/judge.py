@@ -86,7 +86,8 @@ def tolerance_check(tolerance, predicted: list, reference: list) -> tuple[bool, 
             desired, actual = (r, p) if tolerance.reference == "keras" else (p, r)
             excess = np.abs(actual - desired) - (tolerance.atol + tolerance.rtol * np.abs(desired))
             good = bool(np.all(excess <= 0))
-            note = f"max |error| {np.max(np.abs(p - r)):.3g}" + ("" if good else f", {np.sum(excess > 0)} values outside")
+            note = f"max |error| {np.max(np.abs(p - r)):.3g}"
+            note += "" if good else f", {np.sum(excess > 0)} values outside"
         elif kind == "equal":
             good = bool(np.array_equal(p, r))
             note = "equal" if good else f"{np.sum(p != r)} values differ, max {np.max(np.abs(p - r)):.3g}"
@@ -135,13 +136,13 @@ def hlsflow_config(item, model) -> dict | None:
         layers.setdefault(name, {}).update(strategy="resource", reuse_factor=reuse)
     if item.mode == "stated":
         config["default_precision"] = hlsflow_type(case.precision)
-        keras_layers = {layer.name: layer for layer in model.layers}
+        weight_counts = {layer.name: len(layer.get_weights()) for layer in model.layers}
+        weight_counts.update(dict.fromkeys(model.input_names, 0))  # a Sequential's input is not in its layers
         for name, entry in case.layer_precision.items():
-            layer = keras_layers.get(name)
-            if layer is None:
+            if name not in weight_counts:
                 continue  # an hls4ml-internal layer (e.g. its split-off linear activations)
             if isinstance(entry, str):  # one type for all of the layer's types
-                weights = len(layer.get_weights())
+                weights = weight_counts[name]
                 entry = {"result": entry, **({"weight": entry} if weights else {}),
                          **({"bias": entry} if weights > 1 else {})}
             keys = {"result": "output_type", "weight": "weight_type", "bias": "bias_type"}
