@@ -120,6 +120,58 @@ def _conv_row(graph: Graph, node, stream: bool) -> dict:
     return _linear(node, x, acc, products, terms, int(w.size * wt.width))
 
 
+def _recurrent_row(graph: Graph, node) -> dict:
+    """A recurrent cell: its kernel and recurrent-kernel products (one cell, or
+    one per step with unroll_time), the gate products and tables; `delay` is
+    one step's (estimate() multiplies it by the steps)."""
+    a, p = node.attrs, node.params
+    x = graph.tensors[node.inputs[0]].type
+    hs = a.get("state_type") or graph.tensors[node.outputs[0]].type
+    steps, units = a["steps"], a["units"]
+    copies = steps if a.get("unroll_time") else 1
+    w, u = p["weight"], p["recurrent_weight"]
+    products = [_products(x.width, a["weight_type"], w, steps, copies),
+                _products(hs.width, a["recurrent_weight_type"], u, steps, copies)]
+    terms = int(np.max(np.sum(w != 0, axis=0) + np.sum(u != 0, axis=0))) + 1
+    row = _linear(node, x, a["accum_type"], products, terms, int(w.size * a["weight_type"].width
+                                                                  + u.size * a["recurrent_weight_type"].width),
+                  a.get("reuse_factor", 1))
+    # gate products (LSTM: f*c, i*g, o*cell(c); GRU: r*h, z*h, (1-z)*h~) and activation tables, per cell
+    gate_products = 0 if a["cell"] == "simple" else 3 * units * copies
+    rec = a.get("rec_type", hs)
+    wide = rec.width >= DSP_MIN_BITS and hs.width >= DSP_MIN_BITS
+    row["multiplications"] += gate_products * steps // copies
+    row["dsp" if wide else "lut_multipliers"] += gate_products
+    row["lut"] += 0 if wide else gate_products * rec.width * hs.width
+    row["adders"] += gate_products * 2 // 3
+    lookups = {"rec": (3 if a["cell"] == "lstm" else 2) * units, "cand": units, "cell": units}
+    for role, count in lookups.items():
+        if f"{role}_index_type" in a:
+            index, out = a[f"{role}_index_type"], a[f"{role}_type"]
+            row["lut"] += count * copies * math.ceil(2 ** index.width / ROM_BITS_PER_LUT) * out.width
+            row["weight_bits"] += 2 ** index.width * out.width
+    gates = 2 if a["cell"] == "lstm" else 1 if a["cell"] == "gru" else 0  # activations in series after the sum
+    row["delay"] += (gates + 1) * (TABLE_NS if "cand_index_type" in a else ADD_NS) + gates * (
+        (DSP_NS if wide else LUT_MULT_NS) + ADD_NS)
+    return row
+
+
+def recurrent_timing(node, row: dict, clock: float, reads: int, writes: int, stream: bool) -> tuple[int, int, int]:
+    """(latency, II, cycles to the first output) of a recurrent node: its steps
+    run one after another, each taking one cell latency (the reuse factor adds
+    RF - 1 cycles); io_stream reads one step per beat."""
+    a = node.attrs
+    reuse = row["reuse"]
+    cell = max(1, math.ceil(row["delay"] / clock)) + reuse - 1
+    latency = a["steps"] * cell
+    if stream:
+        step = max(cell, reads // a["steps"])
+        cycles = a["steps"] * step + (0 if a["return_sequences"] else writes)
+        first = step + a["units"] if a["return_sequences"] else cycles
+        return cycles, cycles, first
+    return latency, reuse if a.get("unroll_time") else latency, latency
+
+
 def _pool_row(graph: Graph, node, stream: bool) -> dict:
     """Max: a compare-and-select per extra window position; average: an adder tree and one division."""
     a, x = node.attrs, graph.tensors[node.inputs[0]].type
@@ -193,6 +245,8 @@ def _node_row(graph: Graph, node, stream: bool) -> dict:
         return _table_row(graph, node, n)
     if node.op == "softmax":
         return _softmax_row(node, y.size)
+    if node.op == "recurrent":
+        return _recurrent_row(graph, node)
     return _elementwise_row(graph, node, n)
 
 
@@ -220,7 +274,12 @@ def estimate(graph: Graph, clock_period: float, io_type: str | None = None) -> d
     for node in graph.nodes:
         row = _node_row(graph, node, stream)
         reuse = row["reuse"]
-        if stream:
+        if node.op == "recurrent":
+            reads = graph.tensors[node.inputs[0]].size
+            row["latency"], row["ii"], first = recurrent_timing(node, row, clock_period, reads,
+                                                                graph.tensors[node.outputs[0]].size, stream)
+            row["cycles"], row["fill"] = (row["latency"], first) if stream else (None, None)
+        elif stream:
             row["cycles"], row["fill"] = _stream_cycles(graph, node, row, clock_period)
             row["latency"], row["ii"] = row["cycles"], row["cycles"]
         else:

@@ -81,7 +81,7 @@ def build_context(graph: Graph, settings: dict) -> dict:
     """Everything the templates need, with C++ identifiers for every name."""
     top = cpp_identifier(graph.name)
     ids = unique_identifiers(list(graph.tensors) + [n.name for n in graph.nodes], reserved=(top,) + RESERVED,
-                             derived=DERIVED)
+                             derived=DERIVED + _derived_names(graph))
     tensors = {
         t.name: {"name": t.name, "id": ids[t.name], "t": ids[t.name] + "_t", "cpp": _ctype(t.type), "size": t.size,
                  "shape": list(t.shape), "exact": t.exact}
@@ -107,6 +107,8 @@ def build_context(graph: Graph, settings: dict) -> dict:
             if key in node.params:
                 weights.append(_weights(f"{ident}_{suffix}", f"{ident}_{key}_t", node.attrs[f"{key}_type"],
                                         node.params[key]))
+        for key in sorted(set(node.params) - {"weight", "bias", "scale", "table"}):  # e.g. recurrent_weight
+            weights.append(_weights(f"{ident}_{key}", f"{ident}_{key}_t", node.attrs[f"{key}_type"], node.params[key]))
         if node.op == "table":
             weights.append(_weights(f"{ident}_table", n["y"]["t"], graph.tensors[node.outputs[0]].type,
                                     node.params["table"]))
@@ -137,6 +139,16 @@ def build_context(graph: Graph, settings: dict) -> dict:
         "input_quantized": bool(graph.meta.get("quantized_inputs")),
         **settings, **BACKENDS[settings["backend"]],
     }
+
+
+def _derived_names(graph: Graph) -> tuple:
+    """Names the code derives from a node's own types and parameters beyond
+    DERIVED (a recurrent node's `_recurrent_weight`, `_carry_t`, `_config::rec`, ...)."""
+    found = set()
+    for node in graph.nodes:
+        found.update(f"_{key[:-5]}_t" for key in node.attrs if key.endswith("_type"))
+        found.update(f"_{key}" for key in node.params)
+    return tuple(sorted(found - set(DERIVED)))
 
 
 def _config(node) -> list:

@@ -309,6 +309,7 @@ HANDLERS = {
     "Concatenate": _concatenate,
 }
 
-from hlsflow.frontend import spatial  # noqa: E402  (its handlers use this module's helpers)
+from hlsflow.frontend import sequence, spatial  # noqa: E402  (their handlers use this module's helpers)
 
 HANDLERS.update(spatial.HANDLERS)
+HANDLERS.update(sequence.HANDLERS)

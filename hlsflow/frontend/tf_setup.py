@@ -22,7 +22,22 @@ def import_keras():
             "TensorFlow was imported with Keras 3 before hlsflow; set TF_USE_LEGACY_KERAS=1 "
             "before importing TensorFlow (QKeras needs tf-keras)"
         )
+    _restore_moved_names()
     return tf, tf_keras
+
+
+def _restore_moved_names():
+    """QKeras 0.9's QSimpleRNN and QGRU cells call two TensorFlow functions by
+    names later TensorFlow versions moved: `nest.is_sequence` (now
+    `nest.is_nested`) and `array_ops.unstack` (now in `array_ops_stack`).
+    Without the old names those cells cannot run at all."""
+    from tensorflow.python.ops import array_ops, array_ops_stack
+    from tensorflow.python.util import nest
+
+    if not hasattr(nest, "is_sequence"):
+        nest.is_sequence = nest.is_nested
+    if not hasattr(array_ops, "unstack"):
+        array_ops.unstack = array_ops_stack.unstack
 
 
 @contextlib.contextmanager

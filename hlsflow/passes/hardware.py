@@ -4,11 +4,15 @@ Latency: every multiplication has its own multiplier, fully unrolled (II = 1).
 Resource: each multiplier is reused `reuse_factor` times, so the layer's
 multiplications must split evenly: the reuse factor must divide their count.
 
-Only dense layers fold. Convolutions are always unrolled over their kernel
+Dense layers and recurrent cells fold (a cell's reuse factor applies to its
+kernel and its recurrent kernel; `unroll_time` builds one cell per time step
+instead of reusing one). Convolutions are always unrolled over their kernel
 (strategy latency, reuse factor 1): the model-wide --reuse-factor/--strategy
 leave them alone, and a per-layer reuse factor or resource strategy on one is
 an error. (hls4ml folds a convolution's per-pixel kernel product instead.)
 """
+import math
+
 import numpy as np
 
 from hlsflow.errors import OptionError
@@ -23,7 +27,19 @@ def multiplications(graph: Graph, node) -> int:
         return int(node.params["weight"].size)
     if node.op == "conv":
         return int(np.sum(conv_uses(node.attrs)) * node.params["weight"][0, 0].size)
+    if node.op == "recurrent":  # both kernels on every step
+        return node.attrs["steps"] * int(node.params["weight"].size + node.params["recurrent_weight"].size)
     return 0
+
+
+def reuse_unit(graph: Graph, node) -> int:
+    """The count a reuse factor must divide: a recurrent cell shares the
+    multipliers of each product of its kernels (n_in x units and units x units
+    blocks of gates) between RF steps; other nodes share all of theirs."""
+    if node.op == "recurrent":
+        units, n_in = node.attrs["units"], graph.tensors[node.inputs[0]].shape[-1]
+        return units * math.gcd(n_in, units)
+    return multiplications(graph, node)
 
 
 def window_uses(size_in: int, size_out: int, kernel: int, stride: int, dilation: int, pad: int) -> np.ndarray:
@@ -69,11 +85,18 @@ def assign_hardware(graph: Graph, config) -> Graph:
             raise OptionError(f"{where}: reuse factor {reuse!r} must be a positive integer")
         if strategy == "latency" and reuse != 1:
             strategy = "resource"
-        if count % reuse:
-            choices = valid_reuse_factors(count)
+        unit = reuse_unit(graph, node)
+        if unit % reuse:
+            choices = valid_reuse_factors(unit)
             shown = ", ".join(map(str, choices[:12])) + (", ..." if len(choices) > 12 else "")
-            raise OptionError(f"layer {node.name!r}: reuse factor {reuse} does not divide its {count} "
-                              f"multiplications (valid: {shown})")
+            what = "multiplications" if unit == count else "multiplications per kernel block"
+            raise OptionError(f"layer {node.name!r}: reuse factor {reuse} does not divide its {unit} "
+                              f"{what} (valid: {shown})")
         node.attrs["strategy"] = strategy
         node.attrs["reuse_factor"] = reuse
+        if node.op == "recurrent":
+            unroll = own.get("unroll_time", False)
+            if not isinstance(unroll, bool):
+                raise OptionError(f"layer {node.name!r}: unroll_time {unroll!r} must be true or false")
+            node.attrs["unroll_time"] = unroll
     return graph

@@ -39,7 +39,8 @@ DEFAULTS = {
 }
 EXACT_LIMIT = 53  # widest type the float64 emulator holds exactly
 SOFTMAX_KEYS = ("index_type", "exp_type", "inv_frac", "inv_type", "output_type")
-LAYER_KEYS = ("output_type", "weight_type", "bias_type", "strategy", "reuse_factor") + SOFTMAX_KEYS
+LAYER_KEYS = ("output_type", "weight_type", "bias_type", "strategy", "reuse_factor") + SOFTMAX_KEYS + (
+    "recurrent_weight_type", "recurrent_bias_type", "carry_type", "unroll_time")
 
 
 def with_defaults(config):
@@ -456,3 +457,7 @@ def _check_layer_names(graph: Graph, config) -> None:
         if unknown:
             raise OptionError(f"config layers.{name}: unknown key(s) {', '.join(sorted(unknown))} "
                               f"(known: {', '.join(dict.fromkeys(LAYER_KEYS))})")
+
+from hlsflow.passes import sequence  # noqa: E402  (its rules use this module's helpers)
+
+TYPE_RULES["recurrent"] = sequence.recurrent

@@ -1,0 +1,264 @@
+"""Handlers of the sequence layers: recurrent layers (SimpleRNN, LSTM, GRU and
+their QKeras forms), Bidirectional and TimeDistributed wrappers.
+
+A recurrent layer is one `recurrent` node over a (steps, features) tensor;
+attrs["cell"] is "simple", "lstm" or "gru". Its gate activations are "roles":
+`cand` (the activation of the candidate sum; SimpleRNN's only one), `rec` (the
+recurrent activation of the gates, LSTM and GRU) and `cell` (the activation of
+the LSTM carry). Each role is either an exact piecewise-affine function
+(attrs "<role>_affine" = [slope, offset, lo, hi], then "<role>_cast", the
+type a quantizer casts to, if any: QKeras's hard/smooth sigmoids, quantized_tanh,
+quantized_sigmoid, relu, linear, fixed-point quantizers), or a lookup table the
+precision pass fills from Keras's own function (tanh, sigmoid, ...).
+"""
+import numpy as np
+
+from hlsflow.cells import apply_affine
+from hlsflow.errors import UnsupportedError
+from hlsflow.fixed import FixedType
+from hlsflow.frontend import keras as kf
+from hlsflow.frontend import quantizers
+from hlsflow.frontend.tf_setup import import_keras
+
+CELLS = {"SimpleRNN": "simple", "QSimpleRNN": "simple", "LSTM": "lstm", "QLSTM": "lstm", "GRU": "gru",
+         "QGRU": "gru"}
+ROLES = {"simple": ("cand",), "lstm": ("rec", "cand", "cell"), "gru": ("rec", "cand")}
+CHECK_GRID = np.arange(-4096, 4097) / 512.0  # float32-exact points an affine form is checked on
+
+
+def _where(layer) -> str:
+    return f"layer {layer.name!r} ({type(layer).__name__})"
+
+
+def _recurrent(graph, layer, inputs):
+    return add_recurrent(graph, layer, inputs[0], layer.name, kf.output_shape(layer))
+
+
+def add_recurrent(graph, layer, src, name, shape, aligned=False) -> str:
+    """A recurrent node named `name` for the RNN layer; `aligned`: a backward
+    layer whose output sequence is stored in input order (Bidirectional)."""
+    where = _where(layer)
+    cell = layer.cell
+    kind = CELLS[type(layer).__name__]
+    x_shape = graph.tensors[src].shape
+    if len(x_shape) != 2 or None in x_shape:
+        raise UnsupportedError(f"{where}: input of shape {x_shape}; expected (steps, features) with a fixed number "
+                               "of steps")
+    for flag, what in (("return_state", "return_state"), ("stateful", "stateful"), ("time_major", "time_major")):
+        if getattr(layer, flag, False):
+            raise UnsupportedError(f"{where}: {what}=True is not supported")
+    if type(layer).__name__ == "QGRU" and getattr(cell, "recurrent_quantizer_internal", None) is None:
+        raise UnsupportedError(f"{where}: QKeras 0.9's QGRU without a recurrent_quantizer multiplies the state by "
+                               "its kernel instead of its recurrent kernel; set a recurrent_quantizer")
+    kq = getattr(cell, "kernel_quantizer_internal", None)
+    rq = getattr(cell, "recurrent_quantizer_internal", None)
+    bq = getattr(cell, "bias_quantizer_internal", None) if cell.use_bias else None
+    sq = getattr(cell, "state_quantizer_internal", None)
+    kernel, recurrent = cell.kernel.numpy(), cell.recurrent_kernel.numpy()
+    columns = kernel.shape[1]
+    reset_after = kind == "gru" and bool(cell.reset_after)
+    bias = cell.bias.numpy() if cell.use_bias else np.zeros((2, columns) if reset_after else columns, np.float32)
+    bias = quantizers.quantized_values(bq, bias)  # QKeras quantizes the whole bias, then splits it (GRU)
+    attrs = {"cell": kind, "units": int(cell.units), "steps": int(x_shape[0]),
+             "return_sequences": bool(layer.return_sequences), "go_backwards": bool(layer.go_backwards),
+             "aligned": bool(aligned), "reset_after": reset_after,
+             "weight_quantized": kq is not None, "recurrent_weight_quantized": rq is not None,
+             "bias_quantized": bq is not None or not cell.use_bias}
+    params = {"weight": quantizers.quantized_values(kq, kernel),
+              "recurrent_weight": quantizers.quantized_values(rq, recurrent)}
+    if reset_after:
+        params["bias"], params["recurrent_bias"] = bias[0], bias[1]
+        attrs["recurrent_bias_quantized"] = attrs["bias_quantized"]
+    else:
+        params["bias"] = bias
+    if sq is not None:
+        if not quantizers.is_fixed_point(sq):
+            raise UnsupportedError(f"{where}: state_quantizer {type(sq).__name__} is not supported "
+                                   "(quantized_bits or quantized_relu)")
+        attrs["state_type"] = quantizers.activation_type(sq, where)
+    functions = {"cand": cell.activation, "rec": getattr(cell, "recurrent_activation", None),
+                 "cell": cell.activation}
+    for role in ROLES[kind]:
+        _add_role(graph, name, role, functions[role], attrs, where)
+    graph.add_tensor(name, shape)
+    graph.add_node(name, "recurrent", [src], [name], attrs, params)
+    return name
+
+
+def _add_role(graph, node_name, role, function, attrs, where):
+    """attrs of one gate activation: an exact affine form when Keras's function
+    is one (checked on a grid of points), else a table of the function."""
+    affine, out_type = affine_form(function, where)
+    if affine is not None and _matches(function, affine, out_type):
+        attrs[f"{role}_affine"] = affine
+        if out_type is not None:
+            attrs[f"{role}_cast"] = out_type
+        return
+    tf, _ = import_keras()
+
+    def evaluate(x):
+        return np.asarray(function(tf.constant(np.asarray(x, np.float32))), np.float32).astype(np.float64)
+
+    attrs[f"{role}_table"] = True
+    attrs[f"{role}_quantized"] = hasattr(function, "bits")
+    graph.functions[f"{node_name}/{role}"] = evaluate
+
+
+def affine_form(function, where):
+    """([slope, offset, lo, hi], cast type or None) when `function` is, in
+    exact arithmetic, clip(slope * x + offset, lo, hi) followed by a cast
+    (lo/hi None: no bound); (None, None) otherwise."""
+    from qkeras import quantizers as qq
+
+    name = kf._activation_name(function)
+    sigmoid = {qq.hard_sigmoid: (0.5, 0.5), qq.smooth_sigmoid: (0.1875, 0.5)}.get(qq._sigmoid)
+    if function is None or name == "linear":
+        return [1.0, 0.0, None, None], None
+    if name == "relu":
+        return [1.0, 0.0, 0.0, None], None
+    if function in (qq.hard_sigmoid, qq.smooth_sigmoid):
+        return [0.5 if function is qq.hard_sigmoid else 0.1875, 0.5, 0.0, 1.0], None
+    if function is qq.hard_tanh:
+        return [1.0, 0.0, -1.0, 1.0], None
+    if quantizers.is_fixed_point(function):
+        return [1.0, 0.0, None, None], quantizers.activation_type(function, where)
+    cls = type(function).__name__
+    if cls == "quantized_tanh" and sigmoid and not function.use_real_tanh and not function.use_stochastic_rounding:
+        overflow = "SAT_SYM" if function.symmetric else "SAT"
+        # 2 * sigmoid(x) - 1 = clip(2 * slope * x, -1, 1), rounded to 1/m and clipped
+        return [2 * sigmoid[0], 0.0, -1.0, 1.0], FixedType(function.bits, 1, True, "RND_CONV", overflow)
+    if cls == "quantized_sigmoid" and sigmoid and not function.use_real_sigmoid \
+            and not function.use_stochastic_rounding:
+        m = 2.0 ** function.bits
+        # the lower clip at 1/m (symmetric) commutes with the rounding: clip before it
+        return ([sigmoid[0], sigmoid[1], 1.0 / m if function.symmetric else 0.0, 1.0],
+                FixedType(function.bits, 0, False, "RND_CONV", "SAT"))
+    return None, None
+
+
+def _matches(function, affine, out_type) -> bool:
+    """Whether Keras's function equals the affine form on CHECK_GRID."""
+    tf, _ = import_keras()
+    if function is None:
+        return True
+    keras_values = np.asarray(function(tf.constant(CHECK_GRID.astype(np.float32))), np.float32)
+    return bool(np.array_equal(keras_values.astype(np.float64), apply_affine(CHECK_GRID, affine, out_type)))
+
+
+def _bidirectional(graph, layer, inputs):
+    (src,) = inputs
+    mode = layer.merge_mode
+    if mode not in ("concat", "sum", "mul", "ave"):
+        raise UnsupportedError(f"{_where(layer)}: merge_mode={mode!r} is not supported (concat, sum, mul, ave)")
+    forward, backward = layer.forward_layer, layer.backward_layer
+    if type(forward).__name__ not in CELLS or type(backward).__name__ not in CELLS:
+        raise UnsupportedError(f"{_where(layer)}: wraps {type(forward).__name__}; only recurrent layers are "
+                               f"supported ({', '.join(sorted(CELLS))})")
+    steps, units_f, units_b = graph.tensors[src].shape[0], forward.cell.units, backward.cell.units
+    lead = (steps,) if forward.return_sequences else ()
+    shape_f, shape_b = lead + (units_f,), lead + (units_b,)
+    a = add_recurrent(graph, forward, src, f"{layer.name}_forward", shape_f)
+    b = add_recurrent(graph, backward, src, f"{layer.name}_backward", shape_b, aligned=True)
+    out_shape = kf.output_shape(layer)
+    graph.add_tensor(layer.name, out_shape)
+    if mode == "concat":
+        graph.add_node(layer.name, "concat", [a, b], [layer.name], {"axis": len(out_shape) - 1})
+    else:
+        merge = {"sum": "add", "mul": "multiply", "ave": "average"}[mode]
+        graph.add_node(layer.name, "merge", [a, b], [layer.name], {"mode": merge})
+    return layer.name
+
+
+def _time_distributed(graph, layer, inputs):
+    """TimeDistributed(Dense/QDense): the same dense layer on every step, which is
+    a 1x1 convolution over the (steps, features) tensor."""
+    (src,) = inputs
+    inner = layer.layer
+    shape = graph.tensors[src].shape
+    if type(inner).__name__ not in ("Dense", "QDense"):
+        raise UnsupportedError(f"{_where(layer)}: wraps {type(inner).__name__}; only Dense and QDense are supported")
+    if len(shape) != 2:
+        raise UnsupportedError(f"{_where(layer)}: input of shape {shape}; expected (steps, features)")
+    kernel = inner.kernel.numpy()
+    kq = getattr(inner, "kernel_quantizer_internal", None)
+    steps = shape[0]
+    attrs = {"in_hwc": [1, steps, shape[1]], "out_hwc": [1, steps, kernel.shape[1]], "kernel": [1, 1],
+             "strides": [1, 1], "dilation": [1, 1], "pads": [0, 0, 0, 0]}
+    from hlsflow.frontend import spatial
+
+    weight = quantizers.quantized_values(kq, kernel).reshape(1, 1, *kernel.shape)
+    inner_output = _Renamed(inner, layer.name, kf.output_shape(layer))
+    return spatial._add_conv(graph, inner_output, src, layer.name, attrs, 1, weight, kq, kernel.shape,
+                             inner.activation)
+
+
+class _Renamed:
+    """A wrapped layer seen under its wrapper's name and output shape."""
+
+    def __init__(self, layer, name, shape):
+        self._layer, self.name = layer, name
+        self.output = type("Output", (), {"shape": (None, *shape)})()
+
+    def __getattr__(self, attr):
+        return getattr(self._layer, attr)
+
+
+def recurrent_layers(model, graph) -> dict:
+    """{recurrent node name: the Keras RNN layer it computes, and the layer whose input it reads}."""
+    layers = {}
+    for layer in model.layers:
+        if type(layer).__name__ in CELLS:
+            layers[layer.name] = (layer, layer)
+        elif type(layer).__name__ in ("Bidirectional", "QBidirectional"):
+            layers[f"{layer.name}_forward"] = (layer.forward_layer, layer)
+            layers[f"{layer.name}_backward"] = (layer.backward_layer, layer)
+    return {n.name: layers[n.name] for n in graph.nodes if n.op == "recurrent" and n.name in layers}
+
+
+def record_states(model, graph, samples) -> dict:
+    """Keras's recurrent states over every step of the samples, for calibration:
+    {"<node>/output_type": h, "<node>/carry_type": c (LSTM)} (float64, the
+    states as the cell returns them, before any state quantizer)."""
+    tf, keras = import_keras()
+    found = recurrent_layers(model, graph)
+    if not found:
+        return {}
+    arrays = samples if isinstance(samples, (list, tuple)) else [samples]
+    arrays = [np.asarray(a, np.float32).reshape((len(a),) + tuple(model.inputs[i].shape[1:]))
+              for i, a in enumerate(arrays)]
+    feeds = keras.Model(model.inputs, [reader.input for _, reader in found.values()]).predict(
+        arrays if len(arrays) > 1 else arrays[0], verbose=0, batch_size=1024)
+    feeds = feeds if isinstance(feeds, list) else [feeds]
+    values = {}
+    for (name, (layer, _)), x in zip(found.items(), feeds):
+        sizes = [int(s) for s in tf.nest.flatten(layer.cell.state_size)]
+        probe = keras.layers.RNN(_StatesCell(layer.cell, sizes), return_sequences=True, go_backwards=layer.go_backwards)
+        states = np.concatenate([np.asarray(probe(x[i:i + 1024]), np.float64) for i in range(0, len(x), 1024)])
+        values[f"{name}/output_type"] = states[..., :sizes[0]]
+        if len(sizes) > 1:
+            values[f"{name}/carry_type"] = states[..., sizes[0]:sizes[0] + sizes[1]]
+    return values
+
+
+def _StatesCell(cell, sizes):
+    """An RNN cell around a built Keras cell, outputting all its new states."""
+    tf, keras = import_keras()
+
+    class StatesCell(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.inner, self.state_size, self.output_size = cell, cell.state_size, sum(sizes)
+
+        def build(self, input_shape):
+            self.built = True
+
+        def call(self, inputs, states):
+            _, new = self.inner(inputs, states if len(sizes) > 1 else states[0])
+            new = tf.nest.flatten(new)
+            return tf.concat(new, axis=-1), new
+
+    return StatesCell()
+
+
+HANDLERS = {**{cls: _recurrent for cls in CELLS}, "Bidirectional": _bidirectional, "QBidirectional": _bidirectional,
+            "TimeDistributed": _time_distributed}

@@ -1,0 +1,257 @@
+"""Types of the recurrent cells (SimpleRNN, LSTM, GRU), by interval analysis.
+
+Every intermediate of a cell is computed exactly (its type holds every value
+its operands can make), so the only roundings are the casts Keras/QKeras
+make too: gate activations that are quantizers, the state quantizer, and the
+types hlsflow chooses for float models. The state fed back into the next step
+is either the state quantizer's type or the cell's own output/carry type; the
+latter grows from step to step when no quantizer bounds it, so its type is
+the union over every step of the sequence (a fixed point, reached at the
+latest after `steps` rounds).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hlsflow.errors import OptionError
+from hlsflow.fixed import FixedType, quantize
+from hlsflow.ir import Graph
+from hlsflow.passes import precision as pr
+
+
+@dataclass(frozen=True)
+class Span:
+    """Values in [lo, hi] on the grid 2**-frac."""
+    lo: float
+    hi: float
+    frac: int
+
+    @classmethod
+    def of(cls, t: FixedType) -> "Span":
+        return cls(t.min_value, t.max_value, t.fractional)
+
+    def __or__(self, other: "Span") -> "Span":
+        return Span(min(self.lo, other.lo), max(self.hi, other.hi), max(self.frac, other.frac))
+
+    def __add__(self, other: "Span") -> "Span":
+        return Span(self.lo + other.lo, self.hi + other.hi, max(self.frac, other.frac))
+
+    def __mul__(self, other: "Span") -> "Span":
+        ends = (self.lo * other.lo, self.lo * other.hi, self.hi * other.lo, self.hi * other.hi)
+        return Span(min(ends), max(ends), self.frac + other.frac)
+
+    def type(self) -> FixedType:
+        """The exact type (an OptionError where it would exceed what hlsflow holds exactly)."""
+        width = max(self.integer_bits() + self.frac, 1)
+        if width > pr.EXACT_LIMIT:
+            raise OptionError(f"a recurrent cell needs a {width}-bit sum; hlsflow handles at most "
+                              f"{pr.EXACT_LIMIT} bits (use narrower weights or types)")
+        return pr.type_for_interval(self.lo, self.hi, self.frac)
+
+    def integer_bits(self) -> int:
+        return pr.type_for_interval(self.lo, self.hi, 0).integer
+
+
+ZERO = Span(0.0, 0.0, 0)
+
+
+def column_sums(x: FixedType, w: np.ndarray, wt: FixedType) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per output column, the lowest and highest partial sum of x_i * w_ij (any
+    subset, any order) for x in x's range, and the products' fractional bits."""
+    ends = np.stack([x.min_value * w, x.max_value * w])
+    return (np.minimum(ends.min(axis=0), 0).sum(axis=0), np.maximum(ends.max(axis=0), 0).sum(axis=0),
+            x.fractional + wt.fractional)
+
+
+def matvec_span(terms) -> tuple[Span, np.ndarray, np.ndarray]:
+    """The accumulator span of a sum of (x type, weights, weight type) products
+    plus biases ((values, type) pairs given as weights=None), and its per-column bounds."""
+    lo = hi = 0.0
+    frac = 0
+    for x, w, wt in terms:
+        if x is None:  # a bias
+            lo, hi, frac = lo + np.minimum(w, 0), hi + np.maximum(w, 0), max(frac, wt.fractional)
+            continue
+        neg, pos, f = column_sums(x, w, wt)
+        lo, hi, frac = lo + neg, hi + pos, max(frac, f)
+    lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
+    return Span(float(lo.min()), float(hi.max()), frac), lo, hi
+
+
+class Cell:
+    """The types of one recurrent node, for given types of the fed-back state."""
+
+    def __init__(self, graph: Graph, node, config, inputs_exact: bool):
+        self.graph, self.node, self.config = graph, node, config
+        self.inputs_exact = inputs_exact  # input and parameters exact
+        self.a, self.p = node.attrs, node.params
+        self.x = graph.input_tensors(node)[0]
+        self.units = self.a["units"]
+        self.types: dict = {}  # attrs to set
+        self.tables: dict = {}  # params to set
+        self.exact = True  # every role exact
+
+    def role(self, role: str, z: Span, out: FixedType | None = None) -> Span:
+        """A gate activation over sums in span z: records its types (output:
+        attrs "<role>_type") and returns its output span. `out`: the type its
+        values take when hlsflow chooses it (the simple cell's output)."""
+        t = self._role_type(role, z, out)
+        self.types[f"{role}_type"] = t
+        return Span.of(t)
+
+    def stored(self, key: str, span: Span) -> Span:
+        """A product the cell stores in a variable of type attrs[key]: exact, or
+        rounded to the width cap where the model is float anyway."""
+        t, exact = capped(span, self.inputs_exact, self.config)
+        self.exact &= exact
+        self.types[key] = t
+        return Span.of(t)
+
+    def _role_type(self, role: str, z: Span, out: FixedType | None) -> FixedType:
+        a = self.a
+        if f"{role}_affine" in a:
+            slope, offset, lo, hi = a[f"{role}_affine"]
+            st = pr.exact_type(np.array([slope]))
+            ends = (z.lo * slope + offset, z.hi * slope + offset)
+            bounds = [b for b in (lo, hi) if b is not None]
+            frac = max([z.frac + st.fractional, pr.fractional_bits(np.array([offset]))]
+                       + [pr.fractional_bits(np.array([b])) for b in bounds])
+            lin = Span(min(ends), max(ends), frac)
+            self.types[f"{role}_slope_type"], self.types[f"{role}_lin_type"] = st, lin.type()
+            # the bounds that can clip (inside lin's range, so representable in its type)
+            self.types[f"{role}_clamp"] = [lo if lo is not None and lo > lin.lo else None,
+                                           hi if hi is not None and hi < lin.hi else None]
+            clamped = Span(max(lin.lo, lo) if lo is not None else lin.lo, min(lin.hi, hi) if hi is not None else lin.hi,
+                           frac)
+            if f"{role}_cast" in a:  # a quantizer's type
+                return a[f"{role}_cast"]
+            if out is not None:
+                return out
+            t, exact = capped(clamped, True, self.config)
+            self.exact &= exact
+            return t
+        return self.table(role, z.type(), out)
+
+    def table(self, role: str, x: FixedType, out: FixedType | None) -> FixedType:
+        """A lookup table over every value of x (or of x rounded to table_width bits)."""
+        a, config = self.a, self.config
+        quantized = a[f"{role}_quantized"]
+        index = FixedType(x.width, x.integer, x.signed)
+        if index.width > config["table_width"]:
+            if quantized:
+                raise OptionError(f"layer {self.node.name!r}: its {role} activation is a table over a {x.width}-bit "
+                                  f"sum, wider than table_width={config['table_width']}; use narrower weights or "
+                                  "inputs, or raise table_width")
+            index = FixedType(config["table_width"], x.integer, x.signed, "RND_CONV", "SAT")
+        codes = np.arange(2 ** index.width)
+        if index.signed:
+            codes = np.where(codes >= 2 ** (index.width - 1), codes - 2 ** index.width, codes)
+        values = self.graph.functions[f"{self.node.name}/{role}"](codes * index.step)
+        if out is not None:
+            t = out
+        else:
+            t = pr.exact_type(values) if quantized else None
+            if t is None or t.width > pr.EXACT_LIMIT:
+                t = pr.rounded_type(values, config["activation_width"])
+        self.exact &= quantized
+        self.types[f"{role}_index_type"], self.types[f"{role}_table_type"] = index, t
+        self.tables[f"{role}_table"] = quantize(values, t)
+        return t
+
+    def step(self, hs: FixedType, ct: FixedType, y: FixedType | None) -> tuple[Span, Span]:
+        """Types of one step from the fed-back state types (hs: the output's, as
+        the matrix products see it; ct: the carry's, LSTM): the spans of the new
+        output and carry. `y`: the output's type when chosen."""
+        a, p, u = self.a, self.p, self.units
+        self.types, self.tables, self.exact = {}, {}, True
+        cs = a.get("state_type") or ct
+        wt, ut, bt = a["weight_type"], a["recurrent_weight_type"], a["bias_type"]
+        w, r, b = p["weight"], p["recurrent_weight"], p["bias"]
+        terms = [(self.x.type, w, wt), (hs, r, ut), (None, b, bt)]
+        if "recurrent_bias" in p:
+            terms.append((None, p["recurrent_bias"], a["recurrent_bias_type"]))
+        cell = a["cell"]
+        if cell == "gru" and not a["reset_after"]:  # the candidate's sum is made apart
+            terms = [(t, v[..., :2 * u], vt) for t, v, vt in terms]
+        acc, lo, hi = matvec_span(terms)
+        self.types["accum_type"] = acc.type()
+        if cell == "simple":
+            return self.role("cand", acc, out=y), ZERO
+        gate_columns = np.r_[0:2 * u] if cell == "gru" else np.r_[0:2 * u, 3 * u:4 * u]
+        rec = self.role("rec", Span(float(lo[gate_columns].min()), float(hi[gate_columns].max()), acc.frac))
+        if cell == "lstm":
+            cand_sum = Span(float(lo[2 * u:3 * u].min()), float(hi[2 * u:3 * u].max()), acc.frac)
+            cand = self.role("cand", cand_sum)
+            cell_out = self.role("cell", Span.of(ct))
+            return rec * cell_out, rec * Span.of(cs) + rec * cand
+        # GRU: the candidate sum x_h W_h + b_h + r * (h U_h + rb_h) (reset after) or + (r * h) U_h (before)
+        xh = [(self.x.type, w[:, 2 * u:], wt), (None, b[2 * u:], bt)]
+        if a["reset_after"]:
+            rec_part, _, _ = matvec_span([(hs, r[:, 2 * u:], ut),
+                                          (None, p["recurrent_bias"][2 * u:], a["recurrent_bias_type"])])
+            reset = self.stored("reset_type", rec * rec_part)
+            total = matvec_span(xh)[0] + reset
+        else:
+            reset = self.stored("reset_type", rec * Span.of(hs))
+            total = matvec_span(xh + [(reset.type(), r[:, 2 * u:], ut)])[0]
+        self.types["cand_accum_type"] = total.type()
+        cand = self.role("cand", total)
+        update = Span(1 - rec.hi, 1 - rec.lo, rec.frac)
+        self.types["update_type"] = update.type()
+        return rec * Span.of(hs) + update * cand, ZERO
+
+
+def recurrent(graph: Graph, node, config):
+    """Types of a recurrent node: parameters, accumulators, gates, carry, output."""
+    a = node.attrs
+    (y,) = graph.output_tensors(node)
+    exact = graph.input_tensors(node)[0].exact
+    for key in ("weight", "recurrent_weight", "bias", "recurrent_bias"):
+        if key in node.params:
+            a[f"{key}_type"], key_exact = pr._param_type(graph, node, key, a[f"{key}_quantized"], config)
+            exact &= key_exact
+    chosen_y = pr.chosen_type(config, node.name, "output_type")
+    chosen_c = pr.chosen_type(config, node.name, "carry_type") if a["cell"] == "lstm" else None
+    cell = Cell(graph, node, config, exact)
+    spans = [ZERO, ZERO]  # output and carry over the steps so far
+    types = [chosen_y or ZERO.type(), chosen_c or ZERO.type()]
+    for _ in range(a["steps"]):
+        state = a.get("state_type")
+        new = cell.step(state or types[0], types[1], chosen_y)
+        spans = [old | span for old, span in zip(spans, new)]
+        now_exact = exact and cell.exact
+        result = [_state_type(spans[0], chosen_y, now_exact, config), _state_type(spans[1], chosen_c, now_exact,
+                                                                                  config)]
+        if [t for t, _ in result] == types:
+            break
+        types = [t for t, _ in result]
+    cell.step(a.get("state_type") or types[0], types[1], chosen_y)  # the inner types for the final state types
+    (yt, y_exact), (ct, c_exact) = result
+    a.update(cell.types)
+    node.params.update(cell.tables)
+    if a["cell"] == "lstm":
+        a["carry_type"] = ct
+        if not c_exact:
+            pr._record_choice(graph, node.name, "carry_type")
+    y.type, y.exact = yt, bool(y_exact and c_exact)
+    pr._check_width(node, *(t for k, t in a.items() if k.endswith("_type") and isinstance(t, FixedType)))
+
+
+def _state_type(span: Span, chosen: FixedType | None, exact: bool, config) -> tuple[FixedType, bool]:
+    """The type a state is kept in: chosen, else exact (rounded to the width cap where inexact)."""
+    if chosen is not None:
+        return chosen, False
+    return capped(span, exact, config)
+
+
+def capped(span: Span, exact: bool, config) -> tuple[FixedType, bool]:
+    """The span's exact type and True, or, beyond what is held exactly (53 bits,
+    or activation_width where the model is float anyway), that many bits rounded
+    to nearest and saturating, and False."""
+    integer = span.integer_bits()
+    limit = pr.EXACT_LIMIT if exact else config["activation_width"]
+    if integer + span.frac <= limit:
+        return pr.type_for_interval(span.lo, span.hi, span.frac), exact
+    return FixedType(limit, integer, span.lo < 0, "RND_CONV", "SAT"), False
