@@ -164,11 +164,11 @@ def recurrent_timing(node, row: dict, clock: float, reads: int, writes: int, str
     reuse = row["reuse"]
     cell = max(1, math.ceil(row["delay"] / clock)) + reuse - 1
     latency = a["steps"] * cell
-    if stream:
-        step = max(cell, reads // a["steps"])
-        cycles = a["steps"] * step + (0 if a["return_sequences"] else writes)
-        first = step + a["units"] if a["return_sequences"] else cycles
-        return cycles, cycles, first
+    if stream:  # one step per beat, unless go_backwards (reads it all first) or aligned (writes it all last)
+        backwards, whole = a["go_backwards"], a["aligned"] or not a["return_sequences"]
+        step = cell if backwards else max(cell, reads // a["steps"])
+        cycles = (reads if backwards else 0) + a["steps"] * step + (writes if whole else 0)
+        return cycles, cycles, cycles if whole else (reads if backwards else 0) + step + a["units"]
     return latency, reuse if a.get("unroll_time") else latency, latency
 
 

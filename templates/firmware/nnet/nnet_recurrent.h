@@ -176,101 +176,91 @@ void gru_cell(const x_T x[CFG::n_in], const typename CFG::hstate_t hs[CFG::units
     }
 }
 
-// The time loop around a cell: reads step s of x (last to first with
-// go_backwards), feeds back h (and the LSTM carry c) through the state types,
-// and writes every step's h (return_sequences; in input order when aligned)
-// or the last one.
-template <class x_T, class y_T, class CFG>
-struct recurrent_steps {
-    static void read(const x_T x[], x_T xt[CFG::n_in], int t) {
+// The cells behind one interface: step(x_t, h, c, ...) turns the state (h,
+// the LSTM carry c) into the next one, casting the fed-back values to the
+// state types first. Every cell takes every parameter (CFG defines each
+// type); the ones it does not use are null.
+#define NNET_RECURRENT_PARAMS                                                                          \
+    const typename CFG::weight_t w[], const typename CFG::recurrent_weight_t u[], const typename CFG::bias_t b[], \
+        const typename CFG::recurrent_bias_t rb[], const typename CFG::rec::out_t *rec_table,           \
+        const typename CFG::cand::out_t *cand_table, const typename CFG::cell::out_t *cell_table
+
+struct simple_rnn {
+    template <class x_T, class y_T, class CFG>
+    static void step(const x_T xt[CFG::n_in], y_T h[CFG::units], typename CFG::carry_t c[CFG::units],
+                     NNET_RECURRENT_PARAMS) {
 #pragma HLS INLINE
-        const int s = CFG::go_backwards ? CFG::steps - 1 - t : t;
-        for (int i = 0; i < CFG::n_in; i++) {
+        typename CFG::hstate_t hs[CFG::units];
+#pragma HLS ARRAY_PARTITION variable=hs complete
+        for (int j = 0; j < CFG::units; j++) {
 #pragma HLS UNROLL
-            xt[i] = x[s * CFG::n_in + i];
+            hs[j] = h[j];
         }
-    }
-    static void write(const y_T h[CFG::units], y_T y[], int t) {
-#pragma HLS INLINE
-        const int o = CFG::return_sequences ? (CFG::aligned ? CFG::steps - 1 - t : t) : 0;
-        if (CFG::return_sequences || t == CFG::steps - 1) {
-            for (int j = 0; j < CFG::units; j++) {
-#pragma HLS UNROLL
-                y[o * CFG::units + j] = h[j];
-            }
-        }
+        simple_rnn_cell<x_T, y_T, CFG>(xt, hs, h, w, u, b, cand_table);
     }
 };
 
-template <class x_T, class y_T, class CFG>
-void simple_rnn_step(const x_T x[], y_T y[], y_T h[CFG::units], int t, const typename CFG::weight_t w[],
-                     const typename CFG::recurrent_weight_t u[], const typename CFG::bias_t b[],
-                     const typename CFG::cand::out_t *cand_table) {
+struct lstm {
+    template <class x_T, class y_T, class CFG>
+    static void step(const x_T xt[CFG::n_in], y_T h[CFG::units], typename CFG::carry_t c[CFG::units],
+                     NNET_RECURRENT_PARAMS) {
 #pragma HLS INLINE
-    x_T xt[CFG::n_in];
-    typename CFG::hstate_t hs[CFG::units];
-#pragma HLS ARRAY_PARTITION variable=xt complete
-#pragma HLS ARRAY_PARTITION variable=hs complete
-    recurrent_steps<x_T, y_T, CFG>::read(x, xt, t);
-    for (int j = 0; j < CFG::units; j++) {
-#pragma HLS UNROLL
-        hs[j] = h[j];
-    }
-    simple_rnn_cell<x_T, y_T, CFG>(xt, hs, h, w, u, b, cand_table);
-    recurrent_steps<x_T, y_T, CFG>::write(h, y, t);
-}
-
-template <class x_T, class y_T, class CFG>
-void simple_rnn(const x_T x[CFG::steps * CFG::n_in], y_T y[], const typename CFG::weight_t w[],
-                const typename CFG::recurrent_weight_t u[], const typename CFG::bias_t b[],
-                const typename CFG::cand::out_t *cand_table) {
-#pragma HLS INLINE
-    y_T h[CFG::units];
-#pragma HLS ARRAY_PARTITION variable=h complete
-    for (int j = 0; j < CFG::units; j++) {
-#pragma HLS UNROLL
-        h[j] = 0;
-    }
-    if (CFG::unroll_time) {
-        for (int t = 0; t < CFG::steps; t++) {
-#pragma HLS UNROLL
-            simple_rnn_step<x_T, y_T, CFG>(x, y, h, t, w, u, b, cand_table);
-        }
-    } else {
-        for (int t = 0; t < CFG::steps; t++) {
-#pragma HLS PIPELINE II=CFG::reuse_factor
-            simple_rnn_step<x_T, y_T, CFG>(x, y, h, t, w, u, b, cand_table);
-        }
-    }
-}
-
-template <class x_T, class y_T, class CFG>
-void lstm_step(const x_T x[], y_T y[], y_T h[CFG::units], typename CFG::carry_t c[CFG::units], int t,
-               const typename CFG::weight_t w[], const typename CFG::recurrent_weight_t u[],
-               const typename CFG::bias_t b[], const typename CFG::rec::out_t *rec_table,
-               const typename CFG::cand::out_t *cand_table, const typename CFG::cell::out_t *cell_table) {
-#pragma HLS INLINE
-    x_T xt[CFG::n_in];
-    typename CFG::hstate_t hs[CFG::units];
-    typename CFG::cstate_t cs[CFG::units];
-#pragma HLS ARRAY_PARTITION variable=xt complete
+        typename CFG::hstate_t hs[CFG::units];
+        typename CFG::cstate_t cs[CFG::units];
 #pragma HLS ARRAY_PARTITION variable=hs complete
 #pragma HLS ARRAY_PARTITION variable=cs complete
-    recurrent_steps<x_T, y_T, CFG>::read(x, xt, t);
-    for (int j = 0; j < CFG::units; j++) {
+        for (int j = 0; j < CFG::units; j++) {
 #pragma HLS UNROLL
-        hs[j] = h[j];
-        cs[j] = c[j];
+            hs[j] = h[j];
+            cs[j] = c[j];
+        }
+        lstm_cell<x_T, y_T, CFG>(xt, hs, cs, c, h, w, u, b, rec_table, cand_table, cell_table);
     }
-    lstm_cell<x_T, y_T, CFG>(xt, hs, cs, c, h, w, u, b, rec_table, cand_table, cell_table);
-    recurrent_steps<x_T, y_T, CFG>::write(h, y, t);
+};
+
+struct gru {
+    template <class x_T, class y_T, class CFG>
+    static void step(const x_T xt[CFG::n_in], y_T h[CFG::units], typename CFG::carry_t c[CFG::units],
+                     NNET_RECURRENT_PARAMS) {
+#pragma HLS INLINE
+        typename CFG::hstate_t hs[CFG::units];
+#pragma HLS ARRAY_PARTITION variable=hs complete
+        for (int j = 0; j < CFG::units; j++) {
+#pragma HLS UNROLL
+            hs[j] = h[j];
+        }
+        gru_cell<x_T, y_T, CFG>(xt, hs, h, w, u, b, rb, rec_table, cand_table);
+    }
+};
+
+// One time step t of a whole-tensor layer: reads step s of x (last to first
+// with go_backwards), runs the cell, writes h at step t (return_sequences; at
+// steps - 1 - t when aligned, as Bidirectional's backward layer) or, after the
+// last step, as the output.
+template <class CELL, class x_T, class y_T, class CFG>
+void recurrent_step(const x_T x[], y_T y[], y_T h[CFG::units], typename CFG::carry_t c[CFG::units], int t,
+                    NNET_RECURRENT_PARAMS) {
+#pragma HLS INLINE
+    x_T xt[CFG::n_in];
+#pragma HLS ARRAY_PARTITION variable=xt complete
+    const int s = CFG::go_backwards ? CFG::steps - 1 - t : t;
+    for (int i = 0; i < CFG::n_in; i++) {
+#pragma HLS UNROLL
+        xt[i] = x[s * CFG::n_in + i];
+    }
+    CELL::template step<x_T, y_T, CFG>(xt, h, c, w, u, b, rb, rec_table, cand_table, cell_table);
+    const int o = CFG::return_sequences ? (CFG::aligned ? CFG::steps - 1 - t : t) : 0;
+    if (CFG::return_sequences || t == CFG::steps - 1) {
+        for (int j = 0; j < CFG::units; j++) {
+#pragma HLS UNROLL
+            y[o * CFG::units + j] = h[j];
+        }
+    }
 }
 
-template <class x_T, class y_T, class CFG>
-void lstm(const x_T x[CFG::steps * CFG::n_in], y_T y[], const typename CFG::weight_t w[],
-          const typename CFG::recurrent_weight_t u[], const typename CFG::bias_t b[],
-          const typename CFG::rec::out_t *rec_table, const typename CFG::cand::out_t *cand_table,
-          const typename CFG::cell::out_t *cell_table) {
+// A recurrent layer over a whole (steps x n_in) tensor (io_parallel).
+template <class CELL, class x_T, class y_T, class CFG>
+void recurrent(const x_T x[CFG::steps * CFG::n_in], y_T y[], NNET_RECURRENT_PARAMS) {
 #pragma HLS INLINE
     y_T h[CFG::units];
     typename CFG::carry_t c[CFG::units];
@@ -284,56 +274,12 @@ void lstm(const x_T x[CFG::steps * CFG::n_in], y_T y[], const typename CFG::weig
     if (CFG::unroll_time) {
         for (int t = 0; t < CFG::steps; t++) {
 #pragma HLS UNROLL
-            lstm_step<x_T, y_T, CFG>(x, y, h, c, t, w, u, b, rec_table, cand_table, cell_table);
+            recurrent_step<CELL, x_T, y_T, CFG>(x, y, h, c, t, w, u, b, rb, rec_table, cand_table, cell_table);
         }
     } else {
         for (int t = 0; t < CFG::steps; t++) {
 #pragma HLS PIPELINE II=CFG::reuse_factor
-            lstm_step<x_T, y_T, CFG>(x, y, h, c, t, w, u, b, rec_table, cand_table, cell_table);
-        }
-    }
-}
-
-template <class x_T, class y_T, class CFG>
-void gru_step(const x_T x[], y_T y[], y_T h[CFG::units], int t, const typename CFG::weight_t w[],
-              const typename CFG::recurrent_weight_t u[], const typename CFG::bias_t b[],
-              const typename CFG::recurrent_bias_t rb[], const typename CFG::rec::out_t *rec_table,
-              const typename CFG::cand::out_t *cand_table) {
-#pragma HLS INLINE
-    x_T xt[CFG::n_in];
-    typename CFG::hstate_t hs[CFG::units];
-#pragma HLS ARRAY_PARTITION variable=xt complete
-#pragma HLS ARRAY_PARTITION variable=hs complete
-    recurrent_steps<x_T, y_T, CFG>::read(x, xt, t);
-    for (int j = 0; j < CFG::units; j++) {
-#pragma HLS UNROLL
-        hs[j] = h[j];
-    }
-    gru_cell<x_T, y_T, CFG>(xt, hs, h, w, u, b, rb, rec_table, cand_table);
-    recurrent_steps<x_T, y_T, CFG>::write(h, y, t);
-}
-
-template <class x_T, class y_T, class CFG>
-void gru(const x_T x[CFG::steps * CFG::n_in], y_T y[], const typename CFG::weight_t w[],
-         const typename CFG::recurrent_weight_t u[], const typename CFG::bias_t b[],
-         const typename CFG::recurrent_bias_t rb[], const typename CFG::rec::out_t *rec_table,
-         const typename CFG::cand::out_t *cand_table) {
-#pragma HLS INLINE
-    y_T h[CFG::units];
-#pragma HLS ARRAY_PARTITION variable=h complete
-    for (int j = 0; j < CFG::units; j++) {
-#pragma HLS UNROLL
-        h[j] = 0;
-    }
-    if (CFG::unroll_time) {
-        for (int t = 0; t < CFG::steps; t++) {
-#pragma HLS UNROLL
-            gru_step<x_T, y_T, CFG>(x, y, h, t, w, u, b, rb, rec_table, cand_table);
-        }
-    } else {
-        for (int t = 0; t < CFG::steps; t++) {
-#pragma HLS PIPELINE II=CFG::reuse_factor
-            gru_step<x_T, y_T, CFG>(x, y, h, t, w, u, b, rb, rec_table, cand_table);
+            recurrent_step<CELL, x_T, y_T, CFG>(x, y, h, c, t, w, u, b, rb, rec_table, cand_table, cell_table);
         }
     }
 }
