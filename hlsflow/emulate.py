@@ -7,6 +7,7 @@ import numpy as np
 from hlsflow.cells import emulate_recurrent
 from hlsflow.fixed import quantize, quantize_affine, quantize_raw
 from hlsflow.ir import Graph
+from hlsflow.layernorm import emulate_layernorm
 from hlsflow.passes.precision import pool_counts
 from hlsflow.softmax import softmax_tables
 
@@ -209,6 +210,14 @@ def _table(graph, node, x):
     return node.params["table"][quantize_raw(x, index).astype(np.int64) & (2 ** index.width - 1)]
 
 
+def _embedding(graph, node, x):
+    """Row x of the table; indices beyond it (the index type's range exceeds the table) give zeros."""
+    w = node.params["weight"]
+    index = quantize_raw(x, node.attrs["index_type"]).astype(np.int64)
+    rows = w[np.minimum(index, len(w) - 1)] * (index < len(w))[..., None]
+    return rows.reshape((len(x),) + graph.tensors[node.outputs[0]].shape)
+
+
 def _relu(graph, node, x):
     return quantize(np.maximum(x, 0), graph.tensors[node.outputs[0]].type)
 
@@ -233,4 +242,4 @@ def _softmax(graph, node, x):
 OPS = {"dense": _dense, "relu": _relu, "quantize": _quantize, "reshape": _reshape, "softmax": _softmax,
        "conv": _conv, "scale_shift": _scale_shift, "pool": _pool, "merge": _merge, "concat": _concat, "pad": _pad,
        "upsample": _upsample, "transpose": _transpose, "leaky_relu": _leaky_relu, "threshold": _threshold,
-       "table": _table, "recurrent": emulate_recurrent}
+       "table": _table, "recurrent": emulate_recurrent, "embedding": _embedding, "layernorm": emulate_layernorm}

@@ -26,7 +26,7 @@ BACKENDS = {
 IO_TYPES = ("io_parallel", "io_stream")
 # io_stream: ops computed on one pixel (the last axis) at a time; the others
 # (besides conv and pool, which have line buffers) buffer their whole input.
-PIXELWISE = ("relu", "quantize", "reshape", "leaky_relu", "threshold", "table", "scale_shift", "merge")
+PIXELWISE = ("relu", "quantize", "reshape", "leaky_relu", "threshold", "table", "scale_shift", "merge", "layernorm")
 DEFAULT_PART = "xcvu9p-flga2104-2-e"
 DEFAULT_CLOCK_NS = 5.0
 # Names the generated code derives from a tensor or node identifier.

@@ -1,5 +1,6 @@
-"""Handlers of the sequence layers: recurrent layers (SimpleRNN, LSTM, GRU and
-their QKeras forms), Bidirectional and TimeDistributed wrappers.
+"""Handlers of the sequence-model layers: recurrent layers (SimpleRNN, LSTM,
+GRU and their QKeras forms), Bidirectional and TimeDistributed wrappers,
+Embedding, LayerNormalization and EinsumDense.
 
 A recurrent layer is one `recurrent` node over a (steps, features) tensor;
 attrs["cell"] is "simple", "lstm" or "gru". Its gate activations are "roles":
@@ -260,5 +261,87 @@ def _StatesCell(cell, sizes):
     return StatesCell()
 
 
+def _embedding(graph, layer, inputs):
+    """A table lookup per index. The indices are a model input, which gets the
+    unsigned integer type of the table's indices (Keras truncates float
+    indices toward zero; hlsflow's input cast floors and saturates them, the
+    same for every index Keras accepts)."""
+    (src,) = inputs
+    if layer.mask_zero:
+        raise UnsupportedError(f"{_where(layer)}: mask_zero=True (masking) is not supported")
+    if src not in graph.inputs or graph.producer(src) is not None:
+        raise UnsupportedError(f"{_where(layer)}: reads {src!r}; an Embedding must read a model input (its indices)")
+    vocabulary = int(layer.input_dim)
+    bits = max(1, int(np.ceil(np.log2(vocabulary))))
+    index = FixedType(bits, bits, False, "TRN", "SAT")
+    graph.tensors[src].type = index
+    graph.meta.setdefault("index_inputs", {})[src] = vocabulary
+    graph.add_tensor(layer.name, kf.output_shape(layer))
+    graph.add_node(layer.name, "embedding", [src], [layer.name], {"index_type": index, "weight_quantized": False},
+                   {"weight": layer.embeddings.numpy().astype(np.float64)})
+    return layer.name
+
+
+def _layer_normalization(graph, layer, inputs):
+    """Normalization over the last axis (Keras's float arithmetic; see hlsflow/layernorm.py)."""
+    (src,) = inputs
+    shape = graph.tensors[src].shape
+    axes = [a % (len(shape) + 1) for a in layer.axis]
+    if axes != [len(shape)]:
+        raise UnsupportedError(f"{_where(layer)}: normalizes over axes {list(layer.axis)}; only the last axis is "
+                               "supported")
+    channels = shape[-1]
+    gamma = layer.gamma.numpy() if layer.scale else np.ones(channels, np.float32)
+    beta = layer.beta.numpy() if layer.center else np.zeros(channels, np.float32)
+    attrs = {"channels": int(channels), "epsilon": float(np.float32(layer.epsilon)),
+             "weight_quantized": not layer.scale, "bias_quantized": not layer.center}
+    graph.add_tensor(layer.name, shape)
+    graph.add_node(layer.name, "layernorm", [src], [layer.name], attrs,
+                   {"weight": gamma.astype(np.float64), "bias": beta.astype(np.float64)})
+    return layer.name
+
+
+def _einsum_dense(graph, layer, inputs):
+    """EinsumDense that sums over the input's trailing axes and appends new ones
+    ("abc,cde->abde", "abcd,cde->abe", "ab,bc->ac", ... as MultiHeadAttention
+    uses): a dense layer on every position of the leading axes, which is a 1x1
+    convolution over them."""
+    (src,) = inputs
+    where = _where(layer)
+    equation = layer.equation.replace(" ", "")
+    try:
+        operands, out = equation.split("->")
+        x_axes, k_axes = operands.split(",")
+    except ValueError:
+        raise UnsupportedError(f"{where}: equation {layer.equation!r} is not of the form 'x,k->y'") from None
+    contracted = "".join(a for a in x_axes if a in k_axes)
+    kept, new = x_axes[:len(x_axes) - len(contracted)], k_axes[len(contracted):]
+    if "." in equation or x_axes != kept + contracted or k_axes != contracted + new or out != kept + new:
+        raise UnsupportedError(f"{where}: equation {layer.equation!r}; supported: sums over the input's last axes "
+                               "into new last axes, like 'abc,cde->abde' or 'abcd,cde->abe'")
+    shape = graph.tensors[src].shape
+    out_shape = kf.output_shape(layer)
+    positions = int(np.prod(shape[:len(kept) - 1]))
+    kernel = layer.kernel.numpy()
+    inner, outer = int(np.prod(kernel.shape[:len(contracted)])), int(np.prod(kernel.shape[len(contracted):]))
+    bias = None
+    if layer.bias is not None:
+        if not set(layer.bias_axes or "") <= set(new) or (layer.bias_axes and not new.endswith(layer.bias_axes)):
+            raise UnsupportedError(f"{where}: bias_axes {layer.bias_axes!r}: only trailing new axes are supported")
+        bias = np.broadcast_to(layer.bias.numpy(), kernel.shape[len(contracted):]).reshape(-1).astype(np.float32)
+    attrs = {"in_hwc": [1, positions, inner], "out_hwc": [1, positions, outer], "kernel": [1, 1],
+             "strides": [1, 1], "dilation": [1, 1], "pads": [0, 0, 0, 0]}
+    from hlsflow.frontend import spatial
+
+    kq = getattr(layer, "kernel_quantizer_internal", None)
+    weight = quantizers.quantized_values(kq, kernel).reshape(1, 1, inner, outer)
+    renamed = _Renamed(layer, layer.name, out_shape)
+    if bias is None:
+        bias = np.zeros(outer, np.float32)
+    return spatial._add_conv(graph, renamed, src, layer.name, attrs, 1, weight, None, (inner, outer),
+                             layer.activation, bias=bias, bq=None)
+
+
 HANDLERS = {**{cls: _recurrent for cls in CELLS}, "Bidirectional": _bidirectional, "QBidirectional": _bidirectional,
-            "TimeDistributed": _time_distributed}
+            "TimeDistributed": _time_distributed, "Embedding": _embedding,
+            "LayerNormalization": _layer_normalization, "EinsumDense": _einsum_dense}

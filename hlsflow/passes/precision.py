@@ -460,4 +460,4 @@ def _check_layer_names(graph: Graph, config) -> None:
 
 from hlsflow.passes import sequence  # noqa: E402  (its rules use this module's helpers)
 
-TYPE_RULES["recurrent"] = sequence.recurrent
+TYPE_RULES.update(recurrent=sequence.recurrent, embedding=sequence.embedding, layernorm=sequence.layernorm)

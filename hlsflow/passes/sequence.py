@@ -1,4 +1,5 @@
-"""Types of the recurrent cells (SimpleRNN, LSTM, GRU), by interval analysis.
+"""Types of the sequence-model ops: recurrent cells (SimpleRNN, LSTM, GRU) by
+interval analysis, embeddings and layer normalization.
 
 Every intermediate of a cell is computed exactly (its type holds every value
 its operands can make), so the only roundings are the casts Keras/QKeras
@@ -18,6 +19,7 @@ import numpy as np
 from hlsflow.errors import OptionError
 from hlsflow.fixed import FixedType, quantize
 from hlsflow.ir import Graph
+from hlsflow import layernorm as ln
 from hlsflow.passes import precision as pr
 
 
@@ -46,12 +48,18 @@ class Span:
         """The exact type (an OptionError where it would exceed what hlsflow holds exactly)."""
         width = max(self.integer_bits() + self.frac, 1)
         if width > pr.EXACT_LIMIT:
-            raise OptionError(f"a recurrent cell needs a {width}-bit sum; hlsflow handles at most "
-                              f"{pr.EXACT_LIMIT} bits (use narrower weights or types)")
+            raise OptionError(f"a {width}-bit intermediate value; hlsflow handles at most {pr.EXACT_LIMIT} bits "
+                              "(use narrower weights or types)")
         return pr.type_for_interval(self.lo, self.hi, self.frac)
 
     def integer_bits(self) -> int:
-        return pr.type_for_interval(self.lo, self.hi, 0).integer
+        """Integer bits (sign included) of the narrowest type on this grid holding [lo, hi]."""
+        signed, step = self.lo < 0, 2.0 ** -self.frac
+        integer = 1 - self.frac
+        while not ((-(2.0 ** (integer - 1)) if signed else 0.0) <= self.lo
+                   and self.hi <= 2.0 ** (integer - signed) - step):
+            integer += 1
+        return integer
 
 
 ZERO = Span(0.0, 0.0, 0)
@@ -97,9 +105,9 @@ class Cell:
         """A gate activation over sums in span z: records its types (output:
         attrs "<role>_type") and returns its output span. `out`: the type its
         values take when hlsflow chooses it (the simple cell's output)."""
-        t = self._role_type(role, z, out)
+        t, values = self._role_type(role, z, out)
         self.types[f"{role}_type"] = t
-        return Span.of(t)
+        return values
 
     def stored(self, key: str, span: Span) -> Span:
         """A product the cell stores in a variable of type attrs[key]: exact, or
@@ -109,7 +117,8 @@ class Cell:
         self.types[key] = t
         return Span.of(t)
 
-    def _role_type(self, role: str, z: Span, out: FixedType | None) -> FixedType:
+    def _role_type(self, role: str, z: Span, out: FixedType | None) -> tuple[FixedType, Span]:
+        """The output type of a role and the span of the values it takes."""
         a = self.a
         if f"{role}_affine" in a:
             slope, offset, lo, hi = a[f"{role}_affine"]
@@ -125,14 +134,17 @@ class Cell:
                                            hi if hi is not None and hi < lin.hi else None]
             clamped = Span(max(lin.lo, lo) if lo is not None else lin.lo, min(lin.hi, hi) if hi is not None else lin.hi,
                            frac)
-            if f"{role}_cast" in a:  # a quantizer's type
-                return a[f"{role}_cast"]
-            if out is not None:
-                return out
+            t = a.get(f"{role}_cast", out)  # a quantizer's type, or the chosen one
+            if t is not None:  # the cast rounds to t's grid and saturates to its range
+                step = t.step
+                return t, Span(max(t.min_value, np.floor(clamped.lo / step) * step),
+                               min(t.max_value, np.ceil(clamped.hi / step) * step), t.fractional)
             t, exact = capped(clamped, True, self.config)
             self.exact &= exact
-            return t
-        return self.table(role, z.type(), out)
+            return t, (clamped if exact else Span.of(t))
+        t = self.table(role, z.type(), out)
+        values = self.tables[f"{role}_table"]
+        return t, Span(float(values.min()), float(values.max()), t.fractional)
 
     def table(self, role: str, x: FixedType, out: FixedType | None) -> FixedType:
         """A lookup table over every value of x (or of x rounded to table_width bits)."""
@@ -160,10 +172,11 @@ class Cell:
         self.tables[f"{role}_table"] = quantize(values, t)
         return t
 
-    def step(self, hs: FixedType, ct: FixedType, y: FixedType | None) -> tuple[Span, Span]:
+    def step(self, hs: FixedType, ct: FixedType, y: FixedType | None, h_span: Span = ZERO) -> tuple[Span, Span]:
         """Types of one step from the fed-back state types (hs: the output's, as
         the matrix products see it; ct: the carry's, LSTM): the spans of the new
-        output and carry. `y`: the output's type when chosen."""
+        output and carry. `y`: the output's type when chosen; `h_span`: the
+        values the output took so far."""
         a, p, u = self.a, self.p, self.units
         self.types, self.tables, self.exact = {}, {}, True
         cs = a.get("state_type") or ct
@@ -200,7 +213,11 @@ class Cell:
         cand = self.role("cand", total)
         update = Span(1 - rec.hi, 1 - rec.lo, rec.frac)
         self.types["update_type"] = update.type()
-        return rec * Span.of(hs) + update * cand, ZERO
+        mixed = rec * Span.of(hs) + update * cand
+        if 0 <= rec.lo and rec.hi <= 1:  # a convex combination of h and h~: within their range
+            h = Span.of(hs) if "state_type" in a else h_span
+            mixed = Span(min(h.lo, cand.lo), max(h.hi, cand.hi), mixed.frac)
+        return mixed, ZERO
 
 
 def recurrent(graph: Graph, node, config):
@@ -219,7 +236,7 @@ def recurrent(graph: Graph, node, config):
     types = [chosen_y or ZERO.type(), chosen_c or ZERO.type()]
     for _ in range(a["steps"]):
         state = a.get("state_type")
-        new = cell.step(state or types[0], types[1], chosen_y)
+        new = cell.step(state or types[0], types[1], chosen_y, spans[0])
         spans = [old | span for old, span in zip(spans, new)]
         now_exact = exact and cell.exact
         result = [_state_type(spans[0], chosen_y, now_exact, config), _state_type(spans[1], chosen_c, now_exact,
@@ -227,7 +244,7 @@ def recurrent(graph: Graph, node, config):
         if [t for t, _ in result] == types:
             break
         types = [t for t, _ in result]
-    cell.step(a.get("state_type") or types[0], types[1], chosen_y)  # the inner types for the final state types
+    cell.step(a.get("state_type") or types[0], types[1], chosen_y, spans[0])  # inner types for the final states
     (yt, y_exact), (ct, c_exact) = result
     a.update(cell.types)
     node.params.update(cell.tables)
@@ -246,12 +263,77 @@ def _state_type(span: Span, chosen: FixedType | None, exact: bool, config) -> tu
     return capped(span, exact, config)
 
 
+FLOAT32_BITS = 24  # Keras keeps the cell's values in float32: beyond 24 bits it rounds them itself
+
+
 def capped(span: Span, exact: bool, config) -> tuple[FixedType, bool]:
-    """The span's exact type and True, or, beyond what is held exactly (53 bits,
-    or activation_width where the model is float anyway), that many bits rounded
-    to nearest and saturating, and False."""
+    """The span's exact type and True, or, beyond FLOAT32_BITS (where Keras's
+    float32 rounds too; activation_width where the model is float anyway),
+    that many bits rounded to nearest and saturating, and False. (Values the
+    cell keeps and feeds back would otherwise grow on every step.)"""
     integer = span.integer_bits()
-    limit = pr.EXACT_LIMIT if exact else config["activation_width"]
+    limit = FLOAT32_BITS if exact else config["activation_width"]
     if integer + span.frac <= limit:
         return pr.type_for_interval(span.lo, span.hi, span.frac), exact
     return FixedType(limit, integer, span.lo < 0, "RND_CONV", "SAT"), False
+
+
+def embedding(graph: Graph, node, config):
+    """A row of the table per index: the table has the output's type, chosen
+    (config output_type, like a table's), else the table's exact type when it
+    fits weight_width bits, else the values rounded to that width."""
+    (y,) = graph.output_tensors(node)
+    values = node.params["weight"]
+    t = pr.chosen_type(config, node.name, "output_type")
+    if t is None:
+        try:
+            t = pr.exact_type(values)
+        except ValueError:  # wider than any fixed-point type: a float table
+            t = None
+        if t is None or t.width > config["weight_width"]:
+            t = pr.rounded_type(values, config["weight_width"])
+    exact = pr._round_params(node, "weight", t)
+    node.attrs.update(weight_type=t, rows=int(values.shape[0]))
+    y.type, y.exact = t, exact
+
+
+def layernorm(graph: Graph, node, config):
+    """Exact sum, deviations n x - S and sum of squares; a table of sqrt(n / m);
+    the normalized value rounded to NORM_WIDTH bits; gamma, beta, output cast."""
+    a = node.attrs
+    (x,) = graph.input_tensors(node)
+    (y,) = graph.output_tensors(node)
+    n = a["channels"]
+    xs = Span.of(x.type)
+    total = Span(n * min(xs.lo, 0), n * max(xs.hi, 0), xs.frac)
+    dev = Span(n * xs.lo - total.hi, n * xs.hi - total.lo, xs.frac)
+    dev_t = dev.type()
+    if dev_t.width + ln.TABLE_WIDTH > pr.EXACT_LIMIT:
+        raise OptionError(f"layer {node.name!r}: its {x.type.width}-bit input is too wide for the layer "
+                          "normalization; give it a narrower input type")
+    # the deviations are squared rounded to at most this many bits, so that their sum fits 53 bits
+    square_bits = (pr.EXACT_LIMIT - 1 - int(np.ceil(np.log2(n)))) // 2
+    square_t = dev_t if dev_t.width <= square_bits else FixedType(square_bits, dev_t.integer, True, "RND_CONV",
+                                                                     "SAT")
+    peak = max(-square_t.min_value, square_t.max_value)
+    var_t = Span(0.0, n * peak * peak, 2 * square_t.fractional).type()
+    var = Span(0.0, var_t.max_value + ln.eps_raw(n, a["epsilon"], var_t) * var_t.step, var_t.fractional)
+    a.update(sum_type=total.type(), dev_type=dev_t, square_type=square_t, var_type=var.type())
+    table_t = ln.table_type(n)
+    a["rsqrt_table_type"] = table_t
+    node.params["rsqrt_table"] = ln.rsqrt_table(n, table_t)
+    norm_integer = int(np.floor(np.log2(np.sqrt(n)))) + 2  # |normalized| <= sqrt(n - 1), and a sign bit
+    a["norm_type"] = FixedType(ln.NORM_WIDTH, norm_integer, True, "RND_CONV", "SAT")
+    a.update(max_shift=(a["var_type"].width - 1) // 2 + dev_t.fractional - square_t.fractional,
+             extra_shift=dev_t.fractional - square_t.fractional, index_bits=ln.INDEX_BITS,
+             eps_raw=ln.eps_raw(n, a["epsilon"], a["var_type"]))
+    wt, _ = pr._param_type(graph, node, "weight", a["weight_quantized"], config)
+    bt, _ = pr._param_type(graph, node, "bias", a["bias_quantized"], config)
+    a.update(weight_type=wt, bias_type=bt)
+    z = Span.of(a["norm_type"])
+    ends = [z.lo * w for w in (wt.min_value, wt.max_value)] + [z.hi * w for w in (wt.min_value, wt.max_value)]
+    out = Span(min(ends) + bt.min_value, max(ends) + bt.max_value, max(z.frac + wt.fractional, bt.fractional))
+    chosen = pr.chosen_type(config, node.name, "output_type")
+    y.type = chosen or capped(out, False, config)[0]
+    y.exact = False
+    pr._check_width(node, a["var_type"])
