@@ -252,3 +252,30 @@ def test_unsupported_forms_are_refused(tmp_path):
     with pytest.raises(OptionError, match="unroll_time"):
         hlsflow.convert(keras.Sequential([L.InputLayer((4, 2)), L.SimpleRNN(3, name="r")]), tmp_path / "c",
                         config={"layers": {"r": {"unroll_time": "yes"}}})
+
+
+def test_trained_waveform_qlstm_is_bit_exact(tmp_path):
+    """The projects/waveform_qlstm model, briefly trained: trained weights, 24 steps, a softmax head."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("waveform", hlsflow_root() / "projects/waveform_qlstm/model.py")
+    waveform = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(waveform)
+    keras = _keras()
+    keras.utils.set_random_seed(0)
+    x, y = waveform.waveforms(1000, seed=1)
+    model = waveform.build_model()
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, batch_size=64, verbose=0)
+    test, _ = waveform.waveforms(1000, seed=2)
+    project = hlsflow.convert(model, tmp_path / "prj", samples=test)
+    assert widest(project.graph) <= FLOAT32_EXACT_BITS
+    from conftest import check_bit_exact
+
+    check_bit_exact(model, project, test)
+
+
+def hlsflow_root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent
