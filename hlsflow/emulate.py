@@ -4,6 +4,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from hlsflow.attention import emulate_attention
 from hlsflow.cells import emulate_recurrent
 from hlsflow.fixed import quantize, quantize_affine, quantize_raw
 from hlsflow.ir import Graph
@@ -242,4 +243,5 @@ def _softmax(graph, node, x):
 OPS = {"dense": _dense, "relu": _relu, "quantize": _quantize, "reshape": _reshape, "softmax": _softmax,
        "conv": _conv, "scale_shift": _scale_shift, "pool": _pool, "merge": _merge, "concat": _concat, "pad": _pad,
        "upsample": _upsample, "transpose": _transpose, "leaky_relu": _leaky_relu, "threshold": _threshold,
-       "table": _table, "recurrent": emulate_recurrent, "embedding": _embedding, "layernorm": emulate_layernorm}
+       "table": _table, "recurrent": emulate_recurrent, "embedding": _embedding, "layernorm": emulate_layernorm,
+       "attention": emulate_attention}

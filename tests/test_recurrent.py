@@ -102,9 +102,9 @@ def test_zoo_is_bit_exact(zoo, zoo_project, inputs):
 
 def test_states_saturate(zoo, zoo_project, inputs):
     """The inputs drive the states beyond their state quantizers' range (which then saturate)."""
-    from hlsflow.frontend.sequence import record_states
+    from hlsflow.frontend.sequence import record_internals
 
-    states = record_states(zoo, zoo_project.graph, zoo_project.cast_inputs(inputs).astype(np.float32))
+    states = record_internals(zoo, zoo_project.graph, zoo_project.cast_inputs(inputs).astype(np.float32))
     for key, bound in (("srnn/output_type", 0.875), ("lstm_seq/carry_type", 1.875), ("gru/output_type", 0.875)):
         beyond = np.mean(np.abs(states[key]) > bound)
         assert 0.01 < beyond, f"{key}: only {beyond:.2%} of the states saturate"

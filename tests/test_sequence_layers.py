@@ -127,3 +127,41 @@ def test_unsupported_forms_are_refused(tmp_path):
     for i, (model, message) in enumerate(cases):
         with pytest.raises(UnsupportedError, match=message):
             hlsflow.convert(model, tmp_path / f"m{i}")
+
+
+def attention_model(seed=0):
+    """A transformer block (self-attention, residual, layer normalization) and a
+    cross-attention with a separate key, on two sequence inputs."""
+    keras = _keras()
+    L = keras.layers
+    keras.utils.set_random_seed(seed)
+    seq = L.Input((STEPS, CHANNELS), name="seq")
+    memory = L.Input((4, 5), name="memory")
+    attended = L.MultiHeadAttention(2, 4, name="self_attention")(seq, seq)
+    block = L.LayerNormalization(name="ln")(L.Add(name="residual")([seq, attended]))
+    cross = L.MultiHeadAttention(3, 2, value_dim=3, name="cross")(block, memory, key=memory)
+    out = L.Dense(4, name="head")(L.Flatten()(cross))
+    return keras.Model([seq, memory], out, name="transformer")
+
+
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_multi_head_attention_meets_the_error_targets(io_type, tmp_path):
+    model = attention_model()
+    rng = np.random.default_rng(4)
+    samples = [rng.normal(0, 1, (1000, STEPS, CHANNELS)).astype(np.float32),
+               rng.normal(0, 1, (1000, 4, 5)).astype(np.float32)]
+    project = hlsflow.convert(model, tmp_path / "prj", samples=samples, io_type=io_type)
+    assert [n.op for n in project.graph.nodes].count("attention") == 2
+    reference = model.predict([c.astype(np.float32) for c in project.cast_inputs(samples)], verbose=0)
+    predicted = project.predict(samples)
+    assert np.array_equal(predicted, project.emulate(samples))
+    assert np.mean(predicted.argmax(1) == reference.argmax(1)) >= 0.995
+    assert np.abs(predicted - reference).max() <= 0.02 * np.ptp(reference)
+
+
+def test_masked_attention_is_refused(tmp_path):
+    keras = _keras()
+    seq = keras.layers.Input((STEPS, CHANNELS))
+    model = keras.Model(seq, keras.layers.MultiHeadAttention(2, 4)(seq, seq, use_causal_mask=True))
+    with pytest.raises(UnsupportedError, match="use_causal_mask"):
+        hlsflow.convert(model, tmp_path / "prj")

@@ -156,6 +156,40 @@ def _recurrent_row(graph: Graph, node) -> dict:
     return row
 
 
+def _variable_products(count: int, a, b, depth_terms: int) -> dict:
+    """`count` products of two variables (of types a and b) and their adder trees."""
+    wide = a.width >= DSP_MIN_BITS and b.width >= DSP_MIN_BITS
+    return {"multiplications": count, "dsp": count if wide else 0, "lut_multipliers": 0 if wide else count,
+            "lut": 0 if wide else count * a.width * b.width, "adders": count,
+            "delay": (DSP_NS if wide else LUT_MULT_NS) + math.ceil(math.log2(max(depth_terms, 2))) * ADD_NS}
+
+
+def _attention_row(graph: Graph, node) -> dict:
+    """Scores (q.k), the softmax tables and the weighted sums of the values, all unrolled."""
+    a = node.attrs
+    q, v = graph.tensors[node.inputs[0]].type, graph.tensors[node.inputs[2]].type
+    rows = a["heads"] * a["query_steps"]
+    scores = _variable_products(rows * a["key_steps"] * a["key_dim"], q, q, a["key_dim"])
+    values = _variable_products(rows * a["key_steps"] * a["value_dim"], a["prob_type"], v, a["key_steps"])
+    table = _softmax_row(node, a["key_steps"])
+    row = _row(node, **{k: scores[k] + values[k] + rows * table[k] for k in ("multiplications", "dsp",
+                                                                             "lut_multipliers", "lut", "adders")},
+               weight_bits=table["weight_bits"], delay=scores["delay"] + table["delay"] + values["delay"])
+    return row
+
+
+def _layernorm_row(graph: Graph, node, n: int) -> dict:
+    """Per group: the sum, the squares, one table read, the normalizing and gamma products."""
+    a = node.attrs
+    products = _variable_products(2 * n, a["square_type"], a["dev_type"], a["channels"])
+    scale = _variable_products(n, a["norm_type"], a["weight_type"], 1)
+    table = a["rsqrt_table_type"]
+    rom = math.ceil(2 ** a["index_bits"] / ROM_BITS_PER_LUT) * table.width * (n // a["channels"])
+    return _row(node, **{k: products[k] + scale[k] for k in ("multiplications", "dsp", "lut_multipliers", "adders")},
+                lut=products["lut"] + scale["lut"] + rom, weight_bits=2 ** a["index_bits"] * table.width,
+                delay=2 * products["delay"] + TABLE_NS + scale["delay"])
+
+
 def recurrent_timing(node, row: dict, clock: float, reads: int, writes: int, stream: bool) -> tuple[int, int, int]:
     """(latency, II, cycles to the first output) of a recurrent node: its steps
     run one after another, each taking one cell latency (the reuse factor adds
@@ -247,6 +281,10 @@ def _node_row(graph: Graph, node, stream: bool) -> dict:
         return _softmax_row(node, y.size)
     if node.op == "recurrent":
         return _recurrent_row(graph, node)
+    if node.op == "attention":
+        return _attention_row(graph, node)
+    if node.op == "layernorm":
+        return _layernorm_row(graph, node, n)
     return _elementwise_row(graph, node, n)
 
 

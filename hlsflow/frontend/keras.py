@@ -57,7 +57,11 @@ def to_graph(model) -> Graph:
         for layer_config in config["layers"]:
             layer = model.get_layer(layer_config["name"])
             inbound = layer_config["inbound_nodes"]
-            inputs = [aliases.get(entry[0], entry[0]) for entry in inbound[0]] if inbound else []
+            entries = inbound[0] if inbound else []
+            # tensors passed by keyword follow the positional ones (MultiHeadAttention's value and key)
+            named = [v for e in entries if len(e) > 3 and isinstance(e[3], dict) for v in e[3].values()
+                     if isinstance(v, list) and len(v) == 3 and isinstance(v[0], str)]
+            inputs = [aliases.get(entry[0], entry[0]) for entry in entries + named]
             aliases[layer.name] = _translate(graph, layer, inputs)
         graph.inputs = [aliases[entry[0]] for entry in config["input_layers"]]
         graph.outputs = [aliases[entry[0]] for entry in config["output_layers"]]

@@ -1,6 +1,6 @@
 """Handlers of the sequence-model layers: recurrent layers (SimpleRNN, LSTM,
 GRU and their QKeras forms), Bidirectional and TimeDistributed wrappers,
-Embedding, LayerNormalization and EinsumDense.
+Embedding, LayerNormalization, EinsumDense and MultiHeadAttention.
 
 A recurrent layer is one `recurrent` node over a (steps, features) tensor;
 attrs["cell"] is "simple", "lstm" or "gru". Its gate activations are "roles":
@@ -216,21 +216,28 @@ def recurrent_layers(model, graph) -> dict:
     return {n.name: layers[n.name] for n in graph.nodes if n.op == "recurrent" and n.name in layers}
 
 
-def record_states(model, graph, samples) -> dict:
-    """Keras's recurrent states over every step of the samples, for calibration:
-    {"<node>/output_type": h, "<node>/carry_type": c (LSTM)} (float64, the
-    states as the cell returns them, before any state quantizer)."""
+def record_internals(model, graph, samples) -> dict:
+    """Keras's values of what the IR computes inside a layer, for calibration:
+    {"<node>/output_type": values} of the recurrent states over every step (h,
+    and "<node>/carry_type": the LSTM's c; as the cell returns them, before any
+    state quantizer) and of MultiHeadAttention's projections and attention."""
     tf, keras = import_keras()
     found = recurrent_layers(model, graph)
-    if not found:
+    attentions = [layer for layer in model.layers if type(layer).__name__ == "MultiHeadAttention"
+                  and f"{layer.name}_attention" in {n.name for n in graph.nodes}]
+    if not found and not attentions:
         return {}
     arrays = samples if isinstance(samples, (list, tuple)) else [samples]
     arrays = [np.asarray(a, np.float32).reshape((len(a),) + tuple(model.inputs[i].shape[1:]))
               for i, a in enumerate(arrays)]
-    feeds = keras.Model(model.inputs, [reader.input for _, reader in found.values()]).predict(
-        arrays if len(arrays) > 1 else arrays[0], verbose=0, batch_size=1024)
-    feeds = feeds if isinstance(feeds, list) else [feeds]
+    probes = [reader.input for _, reader in found.values()]
+    probes += [t for layer in attentions for t in _attention_inputs(layer)]
+    feeds = keras.Model(model.inputs, probes).predict(arrays if len(arrays) > 1 else arrays[0], verbose=0,
+                                                      batch_size=1024)
+    feeds = feeds if len(probes) > 1 else [feeds]
     values = {}
+    for i, layer in enumerate(attentions):
+        values.update(_attention_values(layer, feeds[len(found) + 3 * i:len(found) + 3 * i + 3]))
     for (name, (layer, _)), x in zip(found.items(), feeds):
         sizes = [int(s) for s in tf.nest.flatten(layer.cell.state_size)]
         probe = keras.layers.RNN(_StatesCell(layer.cell, sizes), return_sequences=True, go_backwards=layer.go_backwards)
@@ -239,6 +246,25 @@ def record_states(model, graph, samples) -> dict:
         if len(sizes) > 1:
             values[f"{name}/carry_type"] = states[..., sizes[0]:sizes[0] + sizes[1]]
     return values
+
+
+def _attention_inputs(layer):
+    """The (query, value, key) tensors a MultiHeadAttention layer was called on."""
+    node = layer.inbound_nodes[0]
+    query = node.call_args[0] if node.call_args else node.call_kwargs["query"]
+    value = node.call_args[1] if len(node.call_args) > 1 else node.call_kwargs["value"]
+    key = node.call_kwargs.get("key")
+    return [query, value, value if key is None else key]
+
+
+def _attention_values(layer, feeds) -> dict:
+    query, value, key = (np.asarray(f, np.float32) for f in feeds)
+    q, k, v = layer._query_dense(query), layer._key_dense(key), layer._value_dense(value)
+    out, _ = layer._compute_attention(q, k, v)
+    return {f"{layer.name}_query/output_type": np.asarray(q, np.float64),
+            f"{layer.name}_key/output_type": np.asarray(k, np.float64),
+            f"{layer.name}_value/output_type": np.asarray(v, np.float64),
+            f"{layer.name}_attention/output_type": np.asarray(out, np.float64)}
 
 
 def _StatesCell(cell, sizes):
@@ -302,11 +328,14 @@ def _layer_normalization(graph, layer, inputs):
 
 
 def _einsum_dense(graph, layer, inputs):
+    return add_einsum_dense(graph, layer, inputs[0], layer.name)
+
+
+def add_einsum_dense(graph, layer, src, name) -> str:
     """EinsumDense that sums over the input's trailing axes and appends new ones
     ("abc,cde->abde", "abcd,cde->abe", "ab,bc->ac", ... as MultiHeadAttention
     uses): a dense layer on every position of the leading axes, which is a 1x1
     convolution over them."""
-    (src,) = inputs
     where = _where(layer)
     equation = layer.equation.replace(" ", "")
     try:
@@ -320,9 +349,9 @@ def _einsum_dense(graph, layer, inputs):
         raise UnsupportedError(f"{where}: equation {layer.equation!r}; supported: sums over the input's last axes "
                                "into new last axes, like 'abc,cde->abde' or 'abcd,cde->abe'")
     shape = graph.tensors[src].shape
-    out_shape = kf.output_shape(layer)
-    positions = int(np.prod(shape[:len(kept) - 1]))
     kernel = layer.kernel.numpy()
+    out_shape = tuple(shape[:len(kept) - 1]) + tuple(kernel.shape[len(contracted):])
+    positions = int(np.prod(shape[:len(kept) - 1]))
     inner, outer = int(np.prod(kernel.shape[:len(contracted)])), int(np.prod(kernel.shape[len(contracted):]))
     bias = None
     if layer.bias is not None:
@@ -335,13 +364,41 @@ def _einsum_dense(graph, layer, inputs):
 
     kq = getattr(layer, "kernel_quantizer_internal", None)
     weight = quantizers.quantized_values(kq, kernel).reshape(1, 1, inner, outer)
-    renamed = _Renamed(layer, layer.name, out_shape)
+    renamed = _Renamed(layer, name, out_shape)
     if bias is None:
         bias = np.zeros(outer, np.float32)
-    return spatial._add_conv(graph, renamed, src, layer.name, attrs, 1, weight, None, (inner, outer),
+    return spatial._add_conv(graph, renamed, src, name, attrs, 1, weight, None, (inner, outer),
                              layer.activation, bias=bias, bq=None)
+
+
+def _multi_head_attention(graph, layer, inputs):
+    """MultiHeadAttention over (steps, features) inputs, without masks: the
+    query, key and value projections (EinsumDense), an `attention` node (scores,
+    softmax over the key steps, weighted sum of the values; see
+    hlsflow/attention.py) and the output projection."""
+    where = _where(layer)
+    query, value = inputs[0], inputs[1]
+    key = inputs[2] if len(inputs) > 2 else value
+    call = layer.inbound_nodes[0].call_kwargs if layer.inbound_nodes else {}
+    for flag in ("attention_mask", "use_causal_mask", "return_attention_scores"):
+        if call.get(flag) not in (None, False):
+            raise UnsupportedError(f"{where}: {flag} is not supported")
+    if any(len(graph.tensors[t].shape) != 2 for t in (query, value, key)) or tuple(layer._attention_axes) != (1,):
+        raise UnsupportedError(f"{where}: only (steps, features) inputs, attending over the steps, are supported")
+    q = add_einsum_dense(graph, layer._query_dense, query, f"{layer.name}_query")
+    k = add_einsum_dense(graph, layer._key_dense, key, f"{layer.name}_key")
+    v = add_einsum_dense(graph, layer._value_dense, value, f"{layer.name}_value")
+    heads, key_dim = int(layer._num_heads), int(layer._key_dim)
+    attrs = {"heads": heads, "key_dim": key_dim, "value_dim": int(layer._value_dim),
+             "query_steps": int(graph.tensors[q].shape[0]), "key_steps": int(graph.tensors[k].shape[0]),
+             "scale": float(np.float32(1.0 / np.sqrt(float(key_dim))))}
+    mid = f"{layer.name}_attention"
+    graph.add_tensor(mid, (attrs["query_steps"], heads, attrs["value_dim"]))
+    graph.add_node(mid, "attention", [q, k, v], [mid], attrs)
+    return add_einsum_dense(graph, layer._output_dense, mid, layer.name)
 
 
 HANDLERS = {**{cls: _recurrent for cls in CELLS}, "Bidirectional": _bidirectional, "QBidirectional": _bidirectional,
             "TimeDistributed": _time_distributed, "Embedding": _embedding,
-            "LayerNormalization": _layer_normalization, "EinsumDense": _einsum_dense}
+            "LayerNormalization": _layer_normalization, "EinsumDense": _einsum_dense,
+            "MultiHeadAttention": _multi_head_attention}

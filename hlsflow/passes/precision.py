@@ -384,18 +384,21 @@ def _softmax(graph: Graph, node, config):
     opts = {**config["softmax"], **config.get("layers", {}).get(node.name, {})}
     for key in SOFTMAX_KEYS:
         _record_choice(graph, node.name, key)
-    n = y.size
+    types, y.type = softmax_types(opts, y.size)
+    node.attrs.update(types)
+    y.exact = False
+
+
+def softmax_types(opts: dict, n: int) -> tuple[dict, FixedType]:
+    """The table, index and sum types of a softmax over n values (attrs), and its output type."""
     index = parse_type(opts["index_type"], "softmax.index_type")
     exp = parse_type(opts["exp_type"], "softmax.exp_type")
     sum_t = FixedType(exp.width + math.ceil(math.log2(n)), exp.integer + math.ceil(math.log2(n)), False)
     inv_integer = math.ceil(math.log2(n + 1))
     inv_index = FixedType(inv_integer + opts["inv_frac"], inv_integer, False, "RND_CONV", "SAT")
-    node.attrs.update(
-        index_type=index, exp_type=exp, sum_type=sum_t, inv_index_type=inv_index,
-        inv_type=parse_type(opts["inv_type"], "softmax.inv_type"),
-    )
-    y.type = parse_type(opts["output_type"], "softmax.output_type")
-    y.exact = False
+    types = {"index_type": index, "exp_type": exp, "sum_type": sum_t, "inv_index_type": inv_index,
+             "inv_type": parse_type(opts["inv_type"], "softmax.inv_type")}
+    return types, parse_type(opts["output_type"], "softmax.output_type")
 
 
 TYPE_RULES = {
@@ -460,4 +463,5 @@ def _check_layer_names(graph: Graph, config) -> None:
 
 from hlsflow.passes import sequence  # noqa: E402  (its rules use this module's helpers)
 
-TYPE_RULES.update(recurrent=sequence.recurrent, embedding=sequence.embedding, layernorm=sequence.layernorm)
+TYPE_RULES.update(recurrent=sequence.recurrent, embedding=sequence.embedding, layernorm=sequence.layernorm,
+                  attention=sequence.attention)

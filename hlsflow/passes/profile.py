@@ -219,7 +219,7 @@ def calibrate(model, original: Graph, samples, config=None) -> tuple[dict, dict]
         checked.append(last.inputs[0])
     wanted = set(checked) | set(base.inputs) | {n.outputs[0] for n in base.nodes} | {n.inputs[0] for n in base.nodes}
     values = record(model, base, samples, wanted)
-    values.update(sequence.record_states(model, base, samples))
+    values.update(sequence.record_internals(model, base, samples))
     # float weights as the hardware uses them: after batch-norm folding, before rounding
     folded = run_passes(copy.deepcopy(original), config, until=assign_types)
     found = knobs(base, folded, values, options)

@@ -1,5 +1,5 @@
 """Types of the sequence-model ops: recurrent cells (SimpleRNN, LSTM, GRU) by
-interval analysis, embeddings and layer normalization.
+interval analysis, embeddings, layer normalization and attention.
 
 Every intermediate of a cell is computed exactly (its type holds every value
 its operands can make), so the only roundings are the casts Keras/QKeras
@@ -19,6 +19,7 @@ import numpy as np
 from hlsflow.errors import OptionError
 from hlsflow.fixed import FixedType, quantize
 from hlsflow.ir import Graph
+from hlsflow.softmax import softmax_tables
 from hlsflow import layernorm as ln
 from hlsflow.passes import precision as pr
 
@@ -337,3 +338,42 @@ def layernorm(graph: Graph, node, config):
     y.type = chosen or capped(out, False, config)[0]
     y.exact = False
     pr._check_width(node, a["var_type"])
+
+
+FACTOR_WIDTH = 18  # bits of 1/sqrt(key_dim)
+
+
+def attention(graph: Graph, node, config):
+    """Exact scores; the softmax with the model's softmax options (index, exp,
+    sum, 1/sum and probability types, per-layer overrides but the output type);
+    the exact weighted sum of the values, cast to the output type (chosen, or
+    data-free)."""
+    a = node.attrs
+    q, k, v = (t.type for t in graph.input_tensors(node))
+    (y,) = graph.output_tensors(node)
+    d, steps = a["key_dim"], a["key_steps"]
+    peak = max(-q.min_value, q.max_value) * max(-k.min_value, k.max_value) * d
+    score = Span(-peak, peak, q.fractional + k.fractional)
+    a["score_type"] = score.type()
+    own = {key: value for key, value in config.get("layers", {}).get(node.name, {}).items()
+           if key in pr.SOFTMAX_KEYS and key != "output_type"}
+    types, prob = pr.softmax_types({**config["softmax"], **own}, steps)
+    a.update(types, prob_type=prob)
+    factor = pr.rounded_type(np.array([a["scale"]]), FACTOR_WIDTH)
+    a["factor"] = float(quantize(np.array(a["scale"]), factor))
+    a["factor_type"] = pr.exact_type(np.array([a["factor"]]))
+    # max - s beyond the index type's range / factor saturates the index anyway: keep only what the product needs
+    index = a["index_type"]
+    reach = index.max_value / a["factor"] + 1
+    gap_integer = Span(0.0, min(2 * peak, reach), 0).integer_bits()
+    gap_width = min(gap_integer + score.frac, pr.EXACT_LIMIT - a["factor_type"].width)
+    a["gap_type"] = FixedType(gap_width, gap_integer, False, "RND_CONV", "SAT")
+    exp_table, inv_table = softmax_tables(a)
+    node.params.update(exp_table=exp_table, inv_table=inv_table)
+    a.update(exp_table_type=a["exp_type"], inv_table_type=a["inv_type"])
+    vpeak = max(-v.min_value, v.max_value) * prob.max_value * steps
+    total = Span(-vpeak if v.signed else 0.0, vpeak, prob.fractional + v.fractional)
+    a["value_accum_type"] = total.type()
+    chosen = pr.chosen_type(config, node.name, "output_type")
+    y.type = chosen or capped(total, False, config)[0]
+    y.exact = False
