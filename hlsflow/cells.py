@@ -17,10 +17,13 @@ def apply_affine(x, affine, out_type=None):
 
 
 def activate(node, role: str, z: np.ndarray) -> np.ndarray:
-    """A gate activation: the exact affine form cast to the role's type, or its table."""
-    a = node.attrs
+    """A gate activation: the exact affine form cast to the role's type, a step
+    function by its thresholds, or a table."""
+    a, p = node.attrs, node.params
     if f"{role}_affine" in a:
         return apply_affine(z, a[f"{role}_affine"], a[f"{role}_type"])
+    if f"{role}_thresholds" in p:
+        return p[f"{role}_table"][np.searchsorted(p[f"{role}_thresholds"], z, side="right")]
     index = a[f"{role}_index_type"]
     return node.params[f"{role}_table"][quantize_raw(z, index).astype(np.int64) & (2 ** index.width - 1)]
 

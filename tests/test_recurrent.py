@@ -64,8 +64,8 @@ def recurrent_zoo(seed=0):
         QSimpleRNN(3, activation="quantized_tanh(6)", return_sequences=True, go_backwards=True, **kw,
                    name="srnn_seq")(q),
         QLSTM(3, state_quantizer=_qb(5, 1), return_sequences=True, **kw, name="lstm_seq")(q),
-        QLSTM(3, state_quantizer=_qb(5, 1), activation="quantized_tanh(5)", recurrent_activation="quantized_sigmoid(5)",
-              go_backwards=True, **kw, name="lstm")(q),
+        QLSTM(3, state_quantizer=_qb(5, 1), activation="quantized_tanh(5,use_real_tanh=True)",
+              recurrent_activation="quantized_sigmoid(5)", go_backwards=True, **kw, name="lstm")(q),
         QGRU(3, state_quantizer=_qb(4), **kw, name="gru")(q),
         QGRU(3, state_quantizer=_qb(4), reset_after=True, return_sequences=True, **kw, name="gru_after")(q),
         QBidirectional(QLSTM(2, state_quantizer=_qb(5, 1), return_sequences=True, **kw), name="bidi")(q),
@@ -151,10 +151,12 @@ def test_report_counts_both_kernels_over_the_steps(zoo_project):
 def cell_specs(draw):
     cell = draw(st.sampled_from(["simple", "lstm", "gru"]))
     bits = st.integers(2, 5)
+    real_tanh = "quantized_tanh(5,use_real_tanh=True)"  # a step function: threshold comparisons
     activation = {"simple": st.sampled_from(["quantized_tanh(4)", "quantized_tanh(6)", "quantized_bits(5,1)",
-                                             "quantized_relu(4,1)", "hard_tanh"]),
-                  "lstm": st.sampled_from(["quantized_tanh(4)", "quantized_tanh(6,symmetric=True)", "hard_tanh"]),
-                  "gru": st.sampled_from(["quantized_tanh(4)", "quantized_tanh(7)", "hard_tanh"])}[cell]
+                                             "quantized_relu(4,1)", "hard_tanh", real_tanh]),
+                  "lstm": st.sampled_from(["quantized_tanh(4)", "quantized_tanh(6,symmetric=True)", "hard_tanh",
+                                           real_tanh]),
+                  "gru": st.sampled_from(["quantized_tanh(4)", "quantized_tanh(7)", "hard_tanh", real_tanh])}[cell]
     return {
         "cell": cell, "units": draw(st.integers(1, 4)), "steps": draw(st.integers(1, 6)),
         "features": draw(st.integers(1, 4)), "input": (draw(st.integers(3, 7)), draw(st.integers(0, 2))),
@@ -163,7 +165,8 @@ def cell_specs(draw):
         "state": draw(st.one_of(st.none(), st.tuples(st.integers(3, 7), st.integers(0, 2)))),
         "activation": draw(activation),
         "recurrent_activation": draw(st.sampled_from(["hard_sigmoid", "quantized_sigmoid(4)", "smooth_sigmoid",
-                                                      "quantized_sigmoid(6,symmetric=True)"])),
+                                                      "quantized_sigmoid(6,symmetric=True)",
+                                                      "quantized_sigmoid(4,use_real_sigmoid=True)"])),
         "return_sequences": draw(st.booleans()), "go_backwards": draw(st.booleans()),
         "reset_after": draw(st.booleans()), "seed": draw(st.integers(0, 2 ** 16)),
     }
@@ -279,3 +282,21 @@ def hlsflow_root():
     from pathlib import Path
 
     return Path(__file__).resolve().parent.parent
+
+
+def test_step_functions_are_found_exactly():
+    """Threshold comparisons reproduce a quantized function on every input value; a non-monotone one is refused."""
+    from hlsflow.fixed import FixedType, representable
+    from hlsflow.passes.sequence import step_function
+
+    x = FixedType(12, 4)
+    values = representable(x)
+
+    def staircase(v):
+        return np.clip(np.round(np.tanh(np.asarray(v) * 0.7) * 16) / 16, -1, 15 / 16)
+
+    thresholds, levels = step_function(staircase, x, "test")
+    assert len(levels) == 32 and np.array_equal(levels[np.searchsorted(thresholds, values, side="right")],
+                                                staircase(values))
+    with pytest.raises(OptionError, match="not"):
+        step_function(lambda v: np.round(np.sin(np.asarray(v)) * 4) / 4, x, "test")

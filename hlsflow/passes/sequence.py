@@ -143,32 +143,35 @@ class Cell:
             t, exact = capped(clamped, True, self.config)
             self.exact &= exact
             return t, (clamped if exact else Span.of(t))
-        t = self.table(role, z.type(), out)
+        t = self.steps(role, z.type()) if a[f"{role}_quantized"] else self.table(role, z.type(), out)
         values = self.tables[f"{role}_table"]
         return t, Span(float(values.min()), float(values.max()), t.fractional)
 
+    def steps(self, role: str, x: FixedType) -> FixedType:
+        """A quantized (step) function by threshold comparisons: its levels and
+        the inputs where it steps up, found by bisection over x's grid."""
+        thresholds, levels = step_function(self.graph.functions[f"{self.node.name}/{role}"], x,
+                                           f"layer {self.node.name!r} ({role} activation)")
+        t = pr.exact_type(levels)
+        self.types[f"{role}_table_type"], self.types[f"{role}_thresholds_type"] = t, FixedType(x.width, x.integer,
+                                                                                               x.signed)
+        self.tables[f"{role}_table"], self.tables[f"{role}_thresholds"] = levels, thresholds
+        self.types[f"{role}_search"] = [len(thresholds), len(thresholds).bit_length()]  # count, binary search steps
+        return t
+
     def table(self, role: str, x: FixedType, out: FixedType | None) -> FixedType:
-        """A lookup table over every value of x (or of x rounded to table_width bits)."""
-        a, config = self.a, self.config
-        quantized = a[f"{role}_quantized"]
+        """A lookup table of a float function over every value of x (or of x
+        rounded to table_width bits): its values are rounded, so inexact."""
+        config = self.config
         index = FixedType(x.width, x.integer, x.signed)
         if index.width > config["table_width"]:
-            if quantized:
-                raise OptionError(f"layer {self.node.name!r}: its {role} activation is a table over a {x.width}-bit "
-                                  f"sum, wider than table_width={config['table_width']}; use narrower weights or "
-                                  "inputs, or raise table_width")
             index = FixedType(config["table_width"], x.integer, x.signed, "RND_CONV", "SAT")
         codes = np.arange(2 ** index.width)
         if index.signed:
             codes = np.where(codes >= 2 ** (index.width - 1), codes - 2 ** index.width, codes)
         values = self.graph.functions[f"{self.node.name}/{role}"](codes * index.step)
-        if out is not None:
-            t = out
-        else:
-            t = pr.exact_type(values) if quantized else None
-            if t is None or t.width > pr.EXACT_LIMIT:
-                t = pr.rounded_type(values, config["activation_width"])
-        self.exact &= quantized
+        t = out if out is not None else pr.rounded_type(values, config["activation_width"])
+        self.exact = False
         self.types[f"{role}_index_type"], self.types[f"{role}_table_type"] = index, t
         self.tables[f"{role}_table"] = quantize(values, t)
         return t
@@ -255,6 +258,43 @@ def recurrent(graph: Graph, node, config):
             pr._record_choice(graph, node.name, "carry_type")
     y.type, y.exact = yt, bool(y_exact and c_exact)
     pr._check_width(node, *(t for k, t in a.items() if k.endswith("_type") and isinstance(t, FixedType)))
+
+
+STEP_CHECKS = 1 << 16  # random inputs a found step function is checked on
+
+
+def step_function(function, x: FixedType, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """(thresholds, levels) of a nondecreasing step function over x's values:
+    f(v) = levels[number of thresholds <= v]. Every step is found by bisection
+    (between two codes where f differs, there is a step; where it is equal, a
+    nondecreasing function has none), then f is checked on random codes."""
+    lo, hi = -(1 << (x.width - 1)) if x.signed else 0, (1 << (x.width - 1 if x.signed else x.width)) - 1
+
+    def f(codes):
+        return function(np.asarray(codes, np.float64) * x.step)
+
+    ends = f([lo, hi])
+    bounds = [(lo, hi, ends[0], ends[1])] if ends[0] != ends[1] else []
+    steps = []
+    while bounds:
+        mids = [(a + b) // 2 for a, b, _, _ in bounds]
+        values = f(mids)
+        nxt = []
+        for (a, b, fa, fb), m, fm in zip(bounds, mids, values):
+            for left, right, fl, fr in ((a, m, fa, fm), (m, b, fm, fb)):
+                if fl != fr:
+                    (steps.append((right, fr)) if right - left == 1 else nxt.append((left, right, fl, fr)))
+        bounds = nxt
+    steps.sort()
+    codes = np.array([c for c, _ in steps], np.int64)
+    levels = np.array([ends[0]] + [v for _, v in steps])
+    if np.any(np.diff(levels) < 0):
+        raise OptionError(f"{where}: a quantized activation that is not nondecreasing; hlsflow computes those "
+                          "by threshold comparisons")
+    probe = np.random.default_rng(0).integers(lo, hi + 1, STEP_CHECKS)
+    if not np.array_equal(f(probe), levels[np.searchsorted(codes, probe, side="right")]):
+        raise OptionError(f"{where}: a quantized activation that is not a nondecreasing step function")
+    return codes * x.step, levels
 
 
 def _state_type(span: Span, chosen: FixedType | None, exact: bool, config) -> tuple[FixedType, bool]:

@@ -32,10 +32,15 @@ void multiply_add(const in_T x[N_IN], const w_T w[], acc_T acc[N_OUT]) {
     }
 }
 
-// A gate activation: the exact affine form, clipped and cast (TABLE false) or a table lookup.
-template <class ROLE, bool TABLE>
+// A gate activation (ROLE::kind): the exact affine form, clipped and cast
+// (AFFINE), a table lookup (TABLE), or a step function: the level after the
+// last of its sorted thresholds that z reaches, by binary search (STEPS).
+enum activation_kind { AFFINE, TABLE, STEPS };
+
+template <class ROLE, int KIND>
 struct activation {
-    static typename ROLE::out_t apply(typename ROLE::in_t z, const typename ROLE::out_t *) {
+    static typename ROLE::out_t apply(typename ROLE::in_t z, const typename ROLE::out_t *,
+                                      const typename ROLE::threshold_t *) {
 #pragma HLS INLINE
         typedef typename ROLE::lin_t lin_t;
         // (z's range contains 0, so lin_t holds the offset; bounds are flagged only inside lin_t's range)
@@ -47,8 +52,9 @@ struct activation {
 };
 
 template <class ROLE>
-struct activation<ROLE, true> {
-    static typename ROLE::out_t apply(typename ROLE::in_t z, const typename ROLE::out_t *table) {
+struct activation<ROLE, TABLE> {
+    static typename ROLE::out_t apply(typename ROLE::in_t z, const typename ROLE::out_t *table,
+                                      const typename ROLE::threshold_t *) {
 #pragma HLS INLINE
         typename ROLE::index_t i = z;
         return table[i.range(ROLE::index_t::width - 1, 0).to_uint()];
@@ -56,16 +62,33 @@ struct activation<ROLE, true> {
 };
 
 template <class ROLE>
-inline typename ROLE::out_t activate(typename ROLE::in_t z, const typename ROLE::out_t *table) {
+struct activation<ROLE, STEPS> {
+    static typename ROLE::out_t apply(typename ROLE::in_t z, const typename ROLE::out_t *levels,
+                                      const typename ROLE::threshold_t *thresholds) {
 #pragma HLS INLINE
-    return activation<ROLE, ROLE::table>::apply(z, table);
+        int index = 0;  // thresholds below or at z
+        for (int b = 0; b < ROLE::search_bits; b++) {
+#pragma HLS UNROLL
+            const int step = 1 << (ROLE::search_bits - 1 - b);
+            if (index + step <= ROLE::steps && z >= thresholds[index + step - 1]) index += step;
+        }
+        return levels[index];
+    }
+};
+
+template <class ROLE>
+inline typename ROLE::out_t activate(typename ROLE::in_t z, const typename ROLE::out_t *table,
+                                     const typename ROLE::threshold_t *thresholds) {
+#pragma HLS INLINE
+    return activation<ROLE, ROLE::kind>::apply(z, table, thresholds);
 }
 
 // SimpleRNN step: h = cand(x W + b + hs U).
 template <class x_T, class y_T, class CFG>
 void simple_rnn_cell(const x_T x[CFG::n_in], const typename CFG::hstate_t hs[CFG::units], y_T h[CFG::units],
                      const typename CFG::weight_t w[], const typename CFG::recurrent_weight_t u[],
-                     const typename CFG::bias_t b[], const typename CFG::cand::out_t *cand_table) {
+                     const typename CFG::bias_t b[], const typename CFG::cand::out_t *cand_table,
+                     const typename CFG::cand::threshold_t *cand_thresholds) {
 #pragma HLS INLINE off
     const int U = CFG::units;
     typename CFG::accum_t z[U];
@@ -79,7 +102,7 @@ void simple_rnn_cell(const x_T x[CFG::n_in], const typename CFG::hstate_t hs[CFG
                  CFG::reuse_factor>(hs, u, z);
     for (int j = 0; j < U; j++) {
 #pragma HLS UNROLL
-        h[j] = activate<typename CFG::cand>(z[j], cand_table);
+        h[j] = activate<typename CFG::cand>(z[j], cand_table, cand_thresholds);
     }
 }
 
@@ -89,7 +112,10 @@ void lstm_cell(const x_T x[CFG::n_in], const typename CFG::hstate_t hs[CFG::unit
                const typename CFG::cstate_t cs[CFG::units], typename CFG::carry_t c[CFG::units], y_T h[CFG::units],
                const typename CFG::weight_t w[], const typename CFG::recurrent_weight_t u[],
                const typename CFG::bias_t b[], const typename CFG::rec::out_t *rec_table,
-               const typename CFG::cand::out_t *cand_table, const typename CFG::cell::out_t *cell_table) {
+               const typename CFG::cand::out_t *cand_table, const typename CFG::cell::out_t *cell_table,
+               const typename CFG::rec::threshold_t *rec_thresholds,
+               const typename CFG::cand::threshold_t *cand_thresholds,
+               const typename CFG::cell::threshold_t *cell_thresholds) {
 #pragma HLS INLINE off
     const int U = CFG::units, G = 4 * CFG::units;
     typename CFG::accum_t z[G];
@@ -103,12 +129,12 @@ void lstm_cell(const x_T x[CFG::n_in], const typename CFG::hstate_t hs[CFG::unit
                  CFG::reuse_factor>(hs, u, z);
     for (int j = 0; j < U; j++) {
 #pragma HLS UNROLL
-        typename CFG::rec::out_t i = activate<typename CFG::rec>(z[j], rec_table);
-        typename CFG::rec::out_t f = activate<typename CFG::rec>(z[U + j], rec_table);
-        typename CFG::cand::out_t g = activate<typename CFG::cand>(z[2 * U + j], cand_table);
-        typename CFG::rec::out_t o = activate<typename CFG::rec>(z[3 * U + j], rec_table);
+        typename CFG::rec::out_t i = activate<typename CFG::rec>(z[j], rec_table, rec_thresholds);
+        typename CFG::rec::out_t f = activate<typename CFG::rec>(z[U + j], rec_table, rec_thresholds);
+        typename CFG::cand::out_t g = activate<typename CFG::cand>(z[2 * U + j], cand_table, cand_thresholds);
+        typename CFG::rec::out_t o = activate<typename CFG::rec>(z[3 * U + j], rec_table, rec_thresholds);
         c[j] = f * cs[j] + i * g;
-        h[j] = o * activate<typename CFG::cell>(c[j], cell_table);
+        h[j] = o * activate<typename CFG::cell>(c[j], cell_table, cell_thresholds);
     }
 }
 
@@ -118,7 +144,9 @@ template <class x_T, class y_T, class CFG>
 void gru_cell(const x_T x[CFG::n_in], const typename CFG::hstate_t hs[CFG::units], y_T h[CFG::units],
               const typename CFG::weight_t w[], const typename CFG::recurrent_weight_t u[],
               const typename CFG::bias_t b[], const typename CFG::recurrent_bias_t rb[],
-              const typename CFG::rec::out_t *rec_table, const typename CFG::cand::out_t *cand_table) {
+              const typename CFG::rec::out_t *rec_table, const typename CFG::cand::out_t *cand_table,
+              const typename CFG::rec::threshold_t *rec_thresholds,
+              const typename CFG::cand::threshold_t *cand_thresholds) {
 #pragma HLS INLINE off
     const int U = CFG::units, G = 3 * CFG::units, RF = CFG::reuse_factor;
     typedef typename CFG::accum_t acc_t;
@@ -137,8 +165,8 @@ void gru_cell(const x_T x[CFG::n_in], const typename CFG::hstate_t hs[CFG::units
 #pragma HLS ARRAY_PARTITION variable=reset complete
     for (int j = 0; j < U; j++) {
 #pragma HLS UNROLL
-        update[j] = activate<typename CFG::rec>(gates[j], rec_table);
-        reset[j] = activate<typename CFG::rec>(gates[U + j], rec_table);
+        update[j] = activate<typename CFG::rec>(gates[j], rec_table, rec_thresholds);
+        reset[j] = activate<typename CFG::rec>(gates[U + j], rec_table, rec_thresholds);
     }
     cand_acc_t sum[U];
 #pragma HLS ARRAY_PARTITION variable=sum complete
@@ -170,7 +198,7 @@ void gru_cell(const x_T x[CFG::n_in], const typename CFG::hstate_t hs[CFG::units
     }
     for (int j = 0; j < U; j++) {
 #pragma HLS UNROLL
-        typename CFG::cand::out_t candidate = activate<typename CFG::cand>(sum[j], cand_table);
+        typename CFG::cand::out_t candidate = activate<typename CFG::cand>(sum[j], cand_table, cand_thresholds);
         typename CFG::update_t keep = 1 - update[j];
         h[j] = update[j] * hs[j] + keep * candidate;
     }
@@ -183,7 +211,10 @@ void gru_cell(const x_T x[CFG::n_in], const typename CFG::hstate_t hs[CFG::units
 #define NNET_RECURRENT_PARAMS                                                                          \
     const typename CFG::weight_t w[], const typename CFG::recurrent_weight_t u[], const typename CFG::bias_t b[], \
         const typename CFG::recurrent_bias_t rb[], const typename CFG::rec::out_t *rec_table,           \
-        const typename CFG::cand::out_t *cand_table, const typename CFG::cell::out_t *cell_table
+        const typename CFG::cand::out_t *cand_table, const typename CFG::cell::out_t *cell_table,       \
+        const typename CFG::rec::threshold_t *rec_thresholds,                                           \
+        const typename CFG::cand::threshold_t *cand_thresholds,                                         \
+        const typename CFG::cell::threshold_t *cell_thresholds
 
 struct simple_rnn {
     template <class x_T, class y_T, class CFG>
@@ -196,7 +227,7 @@ struct simple_rnn {
 #pragma HLS UNROLL
             hs[j] = h[j];
         }
-        simple_rnn_cell<x_T, y_T, CFG>(xt, hs, h, w, u, b, cand_table);
+        simple_rnn_cell<x_T, y_T, CFG>(xt, hs, h, w, u, b, cand_table, cand_thresholds);
     }
 };
 
@@ -214,7 +245,8 @@ struct lstm {
             hs[j] = h[j];
             cs[j] = c[j];
         }
-        lstm_cell<x_T, y_T, CFG>(xt, hs, cs, c, h, w, u, b, rec_table, cand_table, cell_table);
+        lstm_cell<x_T, y_T, CFG>(xt, hs, cs, c, h, w, u, b, rec_table, cand_table, cell_table, rec_thresholds,
+                                  cand_thresholds, cell_thresholds);
     }
 };
 
@@ -229,7 +261,7 @@ struct gru {
 #pragma HLS UNROLL
             hs[j] = h[j];
         }
-        gru_cell<x_T, y_T, CFG>(xt, hs, h, w, u, b, rb, rec_table, cand_table);
+        gru_cell<x_T, y_T, CFG>(xt, hs, h, w, u, b, rb, rec_table, cand_table, rec_thresholds, cand_thresholds);
     }
 };
 
@@ -248,7 +280,8 @@ void recurrent_step(const x_T x[], y_T y[], y_T h[CFG::units], typename CFG::car
 #pragma HLS UNROLL
         xt[i] = x[s * CFG::n_in + i];
     }
-    CELL::template step<x_T, y_T, CFG>(xt, h, c, w, u, b, rb, rec_table, cand_table, cell_table);
+    CELL::template step<x_T, y_T, CFG>(xt, h, c, w, u, b, rb, rec_table, cand_table, cell_table, rec_thresholds,
+                                       cand_thresholds, cell_thresholds);
     const int o = CFG::return_sequences ? (CFG::aligned ? CFG::steps - 1 - t : t) : 0;
     if (CFG::return_sequences || t == CFG::steps - 1) {
         for (int j = 0; j < CFG::units; j++) {
@@ -274,12 +307,14 @@ void recurrent(const x_T x[CFG::steps * CFG::n_in], y_T y[], NNET_RECURRENT_PARA
     if (CFG::unroll_time) {
         for (int t = 0; t < CFG::steps; t++) {
 #pragma HLS UNROLL
-            recurrent_step<CELL, x_T, y_T, CFG>(x, y, h, c, t, w, u, b, rb, rec_table, cand_table, cell_table);
+            recurrent_step<CELL, x_T, y_T, CFG>(x, y, h, c, t, w, u, b, rb, rec_table, cand_table, cell_table,
+                                                rec_thresholds, cand_thresholds, cell_thresholds);
         }
     } else {
         for (int t = 0; t < CFG::steps; t++) {
 #pragma HLS PIPELINE II=CFG::reuse_factor
-            recurrent_step<CELL, x_T, y_T, CFG>(x, y, h, c, t, w, u, b, rb, rec_table, cand_table, cell_table);
+            recurrent_step<CELL, x_T, y_T, CFG>(x, y, h, c, t, w, u, b, rb, rec_table, cand_table, cell_table,
+                                                rec_thresholds, cand_thresholds, cell_thresholds);
         }
     }
 }

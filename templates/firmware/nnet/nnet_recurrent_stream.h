@@ -41,7 +41,8 @@ void recurrent_stream(hls::stream<x_T> &in, hls::stream<y_T> &out, NNET_RECURREN
         for (int i = 0; i < N_IN; i++) {
             xt[i] = CFG::go_backwards ? sequence[(STEPS - 1 - t) * N_IN + i] : in.read();
         }
-        CELL::template step<x_T, y_T, CFG>(xt, h, c, w, u, b, rb, rec_table, cand_table, cell_table);
+        CELL::template step<x_T, y_T, CFG>(xt, h, c, w, u, b, rb, rec_table, cand_table, cell_table, rec_thresholds,
+                                           cand_thresholds, cell_thresholds);
         for (int j = 0; j < U; j++) {
             if (ALIGNED) {
                 outputs[(STEPS - 1 - t) * U + j] = h[j];
