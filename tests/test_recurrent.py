@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import hlsflow
 from conftest import check_outputs_bit_exact, make_csim, stress_inputs
+from hlsflow.emulate import emulate
 from hlsflow.errors import OptionError, UnsupportedError
 
 N = 1000
@@ -238,6 +239,12 @@ def test_float_recurrent_models_meet_the_error_targets(tmp_path):
         assert agree >= 0.995 and error <= 0.02, f"{name}: argmax agreement {agree:.3f}, error {error:.4f}"
     emulated = project.emulate(samples)
     assert all(np.array_equal(e, p) for e, p in zip(emulated, predicted))
+    # the chosen types (hlsflow config) give the same model again (--config)
+    from hlsflow.passes.profile import default_config
+    from hlsflow.project import typed_graph
+
+    _, again = typed_graph(model, config=default_config(project.graph))
+    assert all(np.array_equal(a, b) for a, b in zip(emulate(again, samples), emulated))
 
 
 def test_unsupported_forms_are_refused(tmp_path):

@@ -88,7 +88,9 @@ def add_recurrent(graph, layer, src, name, shape, aligned=False) -> str:
 
 def _add_role(graph, node_name, role, function, attrs, where):
     """attrs of one gate activation: an exact affine form when Keras's function
-    is one (checked on a grid of points), else a table of the function."""
+    is one (checked on a grid of points), else the function itself, for the
+    precision pass to turn into threshold comparisons (a quantized function)
+    or a table (a float one)."""
     affine, out_type = affine_form(function, where)
     if affine is not None and _matches(function, affine, out_type):
         attrs[f"{role}_affine"] = affine

@@ -8,7 +8,8 @@ types hlsflow chooses for float models. The state fed back into the next step
 is either the state quantizer's type or the cell's own output/carry type; the
 latter grows from step to step when no quantizer bounds it, so its type is
 the union over every step of the sequence (a fixed point, reached at the
-latest after `steps` rounds).
+latest after `steps` rounds), rounded to 24 bits where it would be wider
+(Keras's float32 rounds it there too).
 """
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hlsflow import layernorm as ln
 from hlsflow.errors import OptionError
 from hlsflow.fixed import FixedType, quantize
 from hlsflow.ir import Graph
-from hlsflow.softmax import softmax_tables
-from hlsflow import layernorm as ln
 from hlsflow.passes import precision as pr
+from hlsflow.softmax import softmax_tables
 
 
 @dataclass(frozen=True)
@@ -282,8 +283,12 @@ def step_function(function, x: FixedType, where: str) -> tuple[np.ndarray, np.nd
         nxt = []
         for (a, b, fa, fb), m, fm in zip(bounds, mids, values):
             for left, right, fl, fr in ((a, m, fa, fm), (m, b, fm, fb)):
-                if fl != fr:
-                    (steps.append((right, fr)) if right - left == 1 else nxt.append((left, right, fl, fr)))
+                if fl == fr:
+                    continue
+                if right - left == 1:
+                    steps.append((right, fr))  # f steps up to fr at code `right`
+                else:
+                    nxt.append((left, right, fl, fr))
         bounds = nxt
     steps.sort()
     codes = np.array([c for c, _ in steps], np.int64)
