@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import hlsflow
@@ -198,6 +198,10 @@ def build_cell_model(spec):
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get("HLSFLOW_SOAK"),
           suppress_health_check=list(HealthCheck))
 @given(spec=cell_specs())
+@example(spec={"cell": "lstm", "units": 1, "steps": 1, "features": 1, "input": (3, 0), "kernel": (2, 0),
+               "recurrent": (2, 0), "bias": (2, 0), "state": None, "activation": "quantized_tanh(4)",
+               "recurrent_activation": "hard_sigmoid", "return_sequences": False, "go_backwards": False,
+               "reset_after": False, "seed": 0})  # once wrapped: h = o * tanh(c) of the step's own (negative) carry
 def test_random_cells_are_bit_exact(spec, tmp_path_factory):
     from hlsflow.project import typed_graph
 

@@ -177,11 +177,11 @@ class Cell:
         self.tables[f"{role}_table"] = quantize(values, t)
         return t
 
-    def step(self, hs: FixedType, ct: FixedType, y: FixedType | None, h_span: Span = ZERO) -> tuple[Span, Span]:
+    def step(self, hs: FixedType, ct: FixedType, y: FixedType | None, spans) -> tuple[Span, Span]:
         """Types of one step from the fed-back state types (hs: the output's, as
         the matrix products see it; ct: the carry's, LSTM): the spans of the new
-        output and carry. `y`: the output's type when chosen; `h_span`: the
-        values the output took so far."""
+        output and carry. `y`: the output's type when chosen; `spans`: the
+        values the output and the carry took so far."""
         a, p, u = self.a, self.p, self.units
         self.types, self.tables, self.exact = {}, {}, True
         cs = a.get("state_type") or ct
@@ -202,8 +202,10 @@ class Cell:
         if cell == "lstm":
             cand_sum = Span(float(lo[2 * u:3 * u].min()), float(hi[2 * u:3 * u].max()), acc.frac)
             cand = self.role("cand", cand_sum)
-            cell_out = self.role("cell", Span.of(ct))
-            return rec * cell_out, rec * Span.of(cs) + rec * cand
+            carry = rec * Span.of(cs) + rec * cand
+            # h = o * cell(c) reads this step's carry, kept in the type of every carry so far
+            cell_out = self.role("cell", Span.of(self.carry_type(spans[1] | carry)))
+            return rec * cell_out, carry
         # GRU: the candidate sum x_h W_h + b_h + r * (h U_h + rb_h) (reset after) or + (r * h) U_h (before)
         xh = [(self.x.type, w[:, 2 * u:], wt), (None, b[2 * u:], bt)]
         if a["reset_after"]:
@@ -220,7 +222,7 @@ class Cell:
         self.types["update_type"] = update.type()
         mixed = rec * Span.of(hs) + update * cand
         if 0 <= rec.lo and rec.hi <= 1:  # a convex combination of h and h~: within their range
-            h = Span.of(hs) if "state_type" in a else h_span
+            h = Span.of(hs) if "state_type" in a else spans[0]
             mixed = Span(min(h.lo, cand.lo), max(h.hi, cand.hi), mixed.frac)
         return mixed, ZERO
 
@@ -237,20 +239,22 @@ def recurrent(graph: Graph, node, config):
     chosen_y = pr.chosen_type(config, node.name, "output_type")
     chosen_c = pr.chosen_type(config, node.name, "carry_type") if a["cell"] == "lstm" else None
     cell = Cell(graph, node, config, exact)
+    state = a.get("state_type")
+
+    def kept(span, chosen):  # the type a state is kept in, and whether it is exact
+        return _state_type(span, chosen, exact and cell.exact, config)
+
+    cell.carry_type = lambda span: kept(span, chosen_c)[0]
+    # Round k covers step k of the sequence (its states: every earlier step's)
     spans = [ZERO, ZERO]  # output and carry over the steps so far
-    types = [chosen_y or ZERO.type(), chosen_c or ZERO.type()]
     for _ in range(a["steps"]):
-        state = a.get("state_type")
-        new = cell.step(state or types[0], types[1], chosen_y, spans[0])
-        spans = [old | span for old, span in zip(spans, new)]
-        now_exact = exact and cell.exact
-        result = [_state_type(spans[0], chosen_y, now_exact, config), _state_type(spans[1], chosen_c, now_exact,
-                                                                                  config)]
-        if [t for t, _ in result] == types:
+        new = cell.step(state or kept(spans[0], chosen_y)[0], kept(spans[1], chosen_c)[0], chosen_y, spans)
+        grown = [old | span for old, span in zip(spans, new)]
+        if grown == spans:
             break
-        types = [t for t, _ in result]
-    cell.step(a.get("state_type") or types[0], types[1], chosen_y, spans[0])  # inner types for the final states
-    (yt, y_exact), (ct, c_exact) = result
+        spans = grown
+    (yt, y_exact), (ct, c_exact) = kept(spans[0], chosen_y), kept(spans[1], chosen_c)
+    cell.step(state or yt, ct, chosen_y, spans)  # the inner types for the final state types
     a.update(cell.types)
     node.params.update(cell.tables)
     if a["cell"] == "lstm":
