@@ -13,6 +13,7 @@ latest after `steps` rounds), rounded to 24 bits where it would be wider
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,7 +152,8 @@ class Cell:
     def steps(self, role: str, x: FixedType) -> FixedType:
         """A quantized (step) function by threshold comparisons: its levels and
         the inputs where it steps up, found by bisection over x's grid."""
-        thresholds, levels = step_function(self.graph.functions[f"{self.node.name}/{role}"], x,
+        thresholds, levels = step_function(self.graph.functions[f"{self.node.name}/{role}"],
+                                           FixedType(x.width, x.integer, x.signed),
                                            f"layer {self.node.name!r} ({role} activation)")
         t = pr.exact_type(levels)
         self.types[f"{role}_table_type"], self.types[f"{role}_thresholds_type"] = t, FixedType(x.width, x.integer,
@@ -167,10 +169,7 @@ class Cell:
         index = FixedType(x.width, x.integer, x.signed)
         if index.width > config["table_width"]:
             index = FixedType(config["table_width"], x.integer, x.signed, "RND_CONV", "SAT")
-        codes = np.arange(2 ** index.width)
-        if index.signed:
-            codes = np.where(codes >= 2 ** (index.width - 1), codes - 2 ** index.width, codes)
-        values = self.graph.functions[f"{self.node.name}/{role}"](codes * index.step)
+        values = tabulate(self.graph.functions[f"{self.node.name}/{role}"], index)
         t = out if out is not None else pr.rounded_type(values, config["activation_width"])
         self.exact = False
         self.types[f"{role}_index_type"], self.types[f"{role}_table_type"] = index, t
@@ -268,6 +267,18 @@ def recurrent(graph: Graph, node, config):
 STEP_CHECKS = 1 << 16  # random inputs a found step function is checked on
 
 
+@functools.lru_cache(maxsize=256)  # (calibration types a graph many times)
+def tabulate(function, index: FixedType) -> np.ndarray:
+    """The function's values at every value of the index type (read-only)."""
+    codes = np.arange(2 ** index.width)
+    if index.signed:
+        codes = np.where(codes >= 2 ** (index.width - 1), codes - 2 ** index.width, codes)
+    values = function(codes * index.step)
+    values.flags.writeable = False
+    return values
+
+
+@functools.lru_cache(maxsize=256)
 def step_function(function, x: FixedType, where: str) -> tuple[np.ndarray, np.ndarray]:
     """(thresholds, levels) of a nondecreasing step function over x's values:
     f(v) = levels[number of thresholds <= v]. Every step is found by bisection
@@ -303,7 +314,9 @@ def step_function(function, x: FixedType, where: str) -> tuple[np.ndarray, np.nd
     probe = np.random.default_rng(0).integers(lo, hi + 1, STEP_CHECKS)
     if not np.array_equal(f(probe), levels[np.searchsorted(codes, probe, side="right")]):
         raise OptionError(f"{where}: a quantized activation that is not a nondecreasing step function")
-    return codes * x.step, levels
+    thresholds = codes * x.step
+    thresholds.flags.writeable = levels.flags.writeable = False
+    return thresholds, levels
 
 
 def _state_type(span: Span, chosen: FixedType | None, exact: bool, config) -> tuple[FixedType, bool]:
