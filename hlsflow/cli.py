@@ -220,8 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", choices=["latency", "resource"],
                    help="default strategy of dense layers (default: latency)")
     p.add_argument("--reuse-factor", type=int,
-                   help="default reuse factor of dense layers; above 1 selects the resource strategy "
-                        "(convolutions stay unrolled)")
+                   help="default reuse factor of dense layers and recurrent cells; above 1 selects the "
+                        "resource strategy (convolutions stay unrolled)")
     p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
     p.set_defaults(run=_convert)
 
