@@ -111,7 +111,7 @@ def knobs(graph: Graph, original: Graph, values: dict, options: dict) -> list[Kn
                 tensor = name if node is None else node.outputs[0]
                 if node is not None and graph.tensors[tensor].exact:
                     continue  # computed exactly from quantized values: keep its exact type (bit-exact contract)
-                tensor = f"{name}/{key}" if f"{name}/{key}" in values else tensor  # a recurrent state over all steps
+                tensor = f"{name}/{key}" if f"{name}/{key}" in values else tensor  # a value inside a layer
                 if tensor not in values:
                     raise UnsupportedError(f"profile: no Keras value recorded for tensor {tensor!r} of {name!r}")
                 x = values[tensor]
