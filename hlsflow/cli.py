@@ -286,8 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default strategy of dense and conv layers: latency (constant weights in the logic) or "
                         "resource (weights in ROMs) (default: latency)")
     p.add_argument("--reuse-factor", type=int,
-                   help="default reuse factor of dense and conv layers: clocks per input vector or output pixel, "
-                        "each multiplier used that many times; above 1 selects the resource strategy")
+                   help="default reuse factor of dense and conv layers and recurrent cells: clocks per input "
+                        "vector, output pixel or time step, each multiplier used that many times; above 1 selects "
+                        "the resource strategy")
     p.add_argument("--parallelization-factor", type=int,
                    help="io_parallel: output pixels each conv/pool layer computes at once (default 1; up to the "
                         "output width, one row at a time; at least the output pixels: the whole layer at once)")

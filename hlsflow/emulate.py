@@ -5,8 +5,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from hlsflow.attention import emulate_attention
+from hlsflow.cells import emulate_recurrent
 from hlsflow.fixed import quantize, quantize_affine, quantize_affine_exact, quantize_raw
 from hlsflow.ir import Graph
+from hlsflow.layernorm import emulate_layernorm
 from hlsflow.passes.precision import pool_counts
 from hlsflow.softmax import softmax_tables
 
@@ -237,6 +240,14 @@ def _step(graph, node, x):
     return node.params["levels"][np.searchsorted(node.params["thresholds"], x, side="right")]
 
 
+def _embedding(graph, node, x):
+    """Row x of the table; indices beyond it (the index type's range exceeds the table) give zeros."""
+    w = node.params["weight"]
+    index = quantize_raw(x, node.attrs["index_type"]).astype(np.int64)
+    rows = w[np.minimum(index, len(w) - 1)] * (index < len(w))[..., None]
+    return rows.reshape((len(x),) + graph.tensors[node.outputs[0]].shape)
+
+
 def _relu(graph, node, x):
     return quantize(np.maximum(x, 0), graph.tensors[node.outputs[0]].type)
 
@@ -262,4 +273,5 @@ OPS = {"dense": _dense, "relu": _relu, "quantize": _quantize, "reshape": _reshap
        "conv": _conv, "scale_shift": _scale_shift, "pool": _pool, "merge": _merge, "concat": _concat, "pad": _pad,
        "upsample": _upsample, "transpose": _transpose, "leaky_relu": _leaky_relu, "threshold": _threshold,
        "table": _table, "step": _step,
-       "prelu": _prelu, "dot": _dot}
+       "prelu": _prelu, "dot": _dot, "recurrent": emulate_recurrent, "embedding": _embedding,
+       "layernorm": emulate_layernorm, "attention": emulate_attention}

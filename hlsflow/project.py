@@ -233,10 +233,15 @@ def reference_data(model, graph: Graph, samples=None) -> dict:
 
 
 def stress_samples(graph: Graph) -> list:
-    """Default inputs: mostly within the input types' range, a fifth of the values up to 4x outside it."""
+    """Default inputs: mostly within the input types' range, a fifth of the values up to 4x outside it
+    (an Embedding's indices: uniform over its table's rows, the only ones Keras accepts)."""
     rng = np.random.default_rng(TB_SEED)
     samples = []
     for name in graph.inputs:
+        rows = graph.meta.get("index_inputs", {}).get(name)
+        if rows is not None:
+            samples.append(rng.integers(0, rows, (TB_SAMPLES,) + graph.tensors[name].shape).astype(np.float64))
+            continue
         t = graph.tensors[name].type
         spread = max(abs(t.min_value), abs(t.max_value))
         x = rng.normal(0, spread / 2, (TB_SAMPLES,) + graph.tensors[name].shape)

@@ -362,7 +362,7 @@ def test_weights_are_stored_in_the_order_the_kernel_reads_them(folded_parallel):
             expected = w[ri * f["bi"]:(ri + 1) * f["bi"], :, ro * f["bo"]:(ro + 1) * f["bo"]].transpose(1, 0, 2)
             assert np.array_equal(words[t], expected), (layer, t)
         cpp = (project.directory / "firmware" / "small_cnn.cpp").read_text()
-        assert f"ARRAY_RESHAPE variable={ident}_w cyclic factor={f['lanes']}" in cpp
+        assert f"ARRAY_RESHAPE variable={ident}_w type=cyclic factor={f['lanes']}" in cpp  # (Vitis spelling)
 
 
 # ----------------------------------------------------------------- blocker 8

@@ -82,7 +82,7 @@ def is_dataflow(graph: Graph, io_type: str) -> bool:
     """io_stream always; io_parallel as soon as a layer is folded (reuse factor or
     resource strategy) or computes a few pixels at a time (otherwise the whole
     design is one pipeline, every loop unrolled)."""
-    return io_type == "io_stream" or any(_folded(n) or _windowed(n, io_type) for n in graph.nodes)
+    return io_type == "io_stream" or any(_folded(n) or _windowed(graph, n, io_type) for n in graph.nodes)
 
 
 def final_softmax(graph: Graph) -> bool:
@@ -91,19 +91,38 @@ def final_softmax(graph: Graph) -> bool:
 
 
 def _folded(node) -> bool:
-    return node.attrs.get("reuse_factor", 1) > 1 or node.attrs.get("strategy") == "resource"
+    """A layer computed over several clocks: by its reuse factor or strategy, or a
+    recurrent layer's time loop (one cell reused on every step)."""
+    return (node.attrs.get("reuse_factor", 1) > 1 or node.attrs.get("strategy") == "resource"
+            or _time_loop(node))
 
 
-def _windowed(node, io_type: str) -> bool:
+def _time_loop(node) -> bool:
+    return node.op == "recurrent" and not node.attrs["unroll_time"]
+
+
+def _windowed(graph: Graph, node, io_type: str) -> bool:
     """Whether a conv/pool node scans its input (else it computes every pixel at once)."""
-    return node.op in ("conv", "pool") and (io_type == "io_stream" or
-                                            node.attrs["parallelization_factor"] < output_pixels(node))
+    return node.op in ("conv", "pool") and _beats_are_scan_steps(graph, node, io_type) and (
+        io_type == "io_stream" or node.attrs["parallelization_factor"] < output_pixels(node))
+
+
+def _beats_are_scan_steps(graph: Graph, node, io_type: str) -> bool:
+    """Whether a conv/pool node's tensors come in the beats its scan reads and
+    writes: one row (io_parallel) or pixel (io_stream) of its (h, w, c) each.
+    An EinsumDense, a 1 x 1 convolution over a tensor of another shape, need not."""
+    a = node.attrs
+    for name, (h, w, c) in ((node.inputs[0], a["in_hwc"]), (node.outputs[0], a["out_hwc"])):
+        shape = graph.tensors[name].shape
+        if beat_size(shape, io_type) != (c if io_type == "io_stream" else w * c):
+            return False
+    return True
 
 
 def process_kind(graph: Graph, node, io_type: str, pixelwise) -> str:
     if node.op == "pool" and is_global_pool(node.attrs):
         return "pool_global"  # a running maximum or sum, beat by beat
-    if _windowed(node, io_type):
+    if _windowed(graph, node, io_type):
         return "window"
     if node.op == "reshape":
         x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
@@ -217,7 +236,9 @@ def _layer_process(graph, node, io_type, pixelwise, ins, out, streams) -> Proces
         proc.writes = {out: (starts[:, None] + ri + np.arange(ro)).ravel()}
     else:  # whole: read every beat, compute, write every beat
         compute = node.attrs.get("reuse_factor", 1) if node.op in ("dense", "conv") else 1
-        proc.folded = compute > 1  # a loop over the reuse factor's clocks, else one pipelined function
+        if _time_loop(node):  # a step every reuse-factor clocks (the report adds the cells' depth)
+            compute = node.attrs["steps"] * node.attrs["reuse_factor"]
+        proc.folded = compute > 1 or _time_loop(node)  # a loop over clocks, else one pipelined function
         at, proc.reads = 0, {}
         for s in ins:
             proc.reads[s] = at + np.arange(streams[s].beats)

@@ -170,6 +170,84 @@ def _conv_row(graph: Graph, node, unrolled: bool, instances: int) -> dict:
                        pixels if unrolled else instances)
 
 
+def _recurrent_row(graph: Graph, node) -> dict:
+    """A recurrent cell: its kernel and recurrent-kernel products (one cell
+    folded by its reuse factor, or one per step with unroll_time), the gate
+    products and tables. `delay`: the steps' cells in series (each step waits
+    for the state the last one computed)."""
+    a, p = node.attrs, node.params
+    x = graph.tensors[node.inputs[0]].type
+    hs = a.get("state_type") or graph.tensors[node.outputs[0]].type
+    steps, units, reuse, acc = a["steps"], a["units"], a.get("reuse_factor", 1), a["accum_type"]
+    copies = steps if a.get("unroll_time") else 1
+    w, u = p["weight"], p["recurrent_weight"]
+    products = [_products(x.width, a["weight_type"], w, steps, copies),
+                _products(hs.width, a["recurrent_weight_type"], u, steps, copies)]
+    total = {k: sum(q[k] for q in products) for k in ("multiplications", "zero", "shift_or_add", "lut_multipliers",
+                                                      "dsp", "lut", "ebops", "products")}
+    adders = total.pop("products")  # one adder per nonzero product (the bias takes the place of the first)
+    terms = int(np.max(np.sum(w != 0, axis=0) + np.sum(u != 0, axis=0))) + 1
+    delay = _delay({"any_dsp": any(q["any_dsp"] for q in products),
+                    "any_mult": any(q["any_mult"] for q in products)}, terms)
+    row = _row(node, **total, adders=adders, accumulator=acc.width, strategy=a.get("strategy", "latency"),
+               reuse=reuse, weight_bits=int(w.size * a["weight_type"].width + u.size * a["recurrent_weight_type"].width))
+    row["lut"] += adders * acc.width
+    for key in ("lut_multipliers", "dsp", "adders", "lut", "ebops"):  # the multipliers shared by RF clocks
+        row[key] = math.ceil(row[key] / reuse)
+    # gate products (LSTM: f*c, i*g, o*cell(c); GRU: r*h, z*h, (1-z)*h~) and activation tables, per cell
+    gate_products = 0 if a["cell"] == "simple" else 3 * units * copies
+    rec = a.get("rec_type", hs)
+    wide = rec.width >= DSP_MIN_BITS and hs.width >= DSP_MIN_BITS
+    row["multiplications"] += gate_products * steps // copies
+    row["dsp" if wide else "lut_multipliers"] += gate_products
+    row["lut"] += 0 if wide else gate_products * rec.width * hs.width
+    row["adders"] += gate_products * 2 // 3
+    lookups = {"rec": (3 if a["cell"] == "lstm" else 2) * units, "cand": units, "cell": units}
+    for role, count in lookups.items():
+        if f"{role}_index_type" in a:
+            index, out = a[f"{role}_index_type"], a[f"{role}_type"]
+            row["lut"] += count * copies * lut_rom(2 ** index.width, out.width)
+            row["weight_bits"] += 2 ** index.width * out.width
+    gates = 2 if a["cell"] == "lstm" else 1 if a["cell"] == "gru" else 0  # activations in series after the sum
+    step = delay + (gates + 1) * (TABLE_NS if "cand_index_type" in a else ADD_NS) + gates * (
+        (DSP_NS if wide else LUT_MULT_NS) + ADD_NS)
+    row["delay"] = steps * step
+    return row
+
+
+def _variable_products(count: int, a, b, depth_terms: int) -> dict:
+    """`count` products of two variables (of types a and b) and their adder trees."""
+    wide = a.width >= DSP_MIN_BITS and b.width >= DSP_MIN_BITS
+    return {"multiplications": count, "dsp": count if wide else 0, "lut_multipliers": 0 if wide else count,
+            "lut": 0 if wide else count * a.width * b.width, "adders": count,
+            "delay": (DSP_NS if wide else LUT_MULT_NS) + math.ceil(math.log2(max(depth_terms, 2))) * ADD_NS}
+
+
+def _attention_row(graph: Graph, node) -> dict:
+    """Scores (q.k), the softmax tables and the weighted sums of the values, all unrolled."""
+    a = node.attrs
+    q, v = graph.tensors[node.inputs[0]].type, graph.tensors[node.inputs[2]].type
+    rows = a["heads"] * a["query_steps"]
+    scores = _variable_products(rows * a["key_steps"] * a["key_dim"], q, q, a["key_dim"])
+    values = _variable_products(rows * a["key_steps"] * a["value_dim"], a["prob_type"], v, a["key_steps"])
+    table = _softmax_row(node, a["key_steps"], rows)
+    return _row(node, **{k: scores.get(k, 0) + values.get(k, 0) + table[k] for k in ("multiplications", "dsp", "lut_multipliers",
+                                                                       "lut", "lutram", "adders")},
+                weight_bits=table["weight_bits"], delay=scores["delay"] + table["delay"] + values["delay"])
+
+
+def _layernorm_row(graph: Graph, node, n: int) -> dict:
+    """Per group: the sum, the squares, one table read, the normalizing and gamma products."""
+    a = node.attrs
+    products = _variable_products(2 * n, a["square_type"], a["dev_type"], a["channels"])
+    scale = _variable_products(n, a["norm_type"], a["weight_type"], 1)
+    table = a["rsqrt_table_type"]
+    rom = lut_rom(2 ** a["index_bits"], table.width) * (n // a["channels"])
+    return _row(node, **{k: products[k] + scale[k] for k in ("multiplications", "dsp", "lut_multipliers", "adders")},
+                lut=products["lut"] + scale["lut"] + rom, lutram=rom, weight_bits=2 ** a["index_bits"] * table.width,
+                delay=2 * products["delay"] + TABLE_NS + scale["delay"])
+
+
 def _pool_row(graph: Graph, node, unrolled: bool, instances: int) -> dict:
     """Max: a compare-and-select per extra window position; average: an adder tree and one division."""
     a, x = node.attrs, graph.tensors[node.inputs[0]].type
@@ -278,6 +356,12 @@ def _node_row(graph: Graph, node, io_type: str, kind: str | None) -> dict:
         return _softmax_row(node, y.shape[-1], y.size // y.shape[-1])
     if node.op == "dot":
         return _dot_row(graph, node)
+    if node.op == "recurrent":
+        return _recurrent_row(graph, node)
+    if node.op == "attention":
+        return _attention_row(graph, node)
+    if node.op == "layernorm":
+        return _layernorm_row(graph, node, n)
     return _elementwise_row(graph, node, n)
 
 

@@ -37,7 +37,8 @@ IO_TYPES = ("io_parallel", "io_stream")
 # Dataflow designs: ops computed one beat (a pixel in io_stream, a row in
 # io_parallel) at a time; the others (besides conv and pool, which scan their
 # input, and reshape, which regroups beats) buffer their whole input.
-PIXELWISE = ("relu", "quantize", "reshape", "leaky_relu", "threshold", "table", "step", "scale_shift", "merge")
+PIXELWISE = ("relu", "quantize", "reshape", "leaky_relu", "threshold", "table", "step", "scale_shift", "merge",
+             "layernorm")
 TRANSPOSE_RANK = 6  # nnet::transpose: tensors of rank up to this (without the batch axis)
 DEFAULT_PART = "xcvu9p-flga2104-2-e"
 DEFAULT_CLOCK_NS = 5.0
@@ -48,6 +49,8 @@ DERIVED = ("_fork", "_w", "_b", "_s", "_table", "_exp_table", "_inv_table", "_di
            "_alpha", "_stream")
 NUMBERED = ("_copy", "_in")
 FILES = ("defines", "parameters", "nnet", "weights", "ap_types")  # names in firmware/ besides <top>.cpp/.h
+# Parameters _node names itself; any other is a constant array `<id>_<key>`.
+HANDLED_PARAMS = {"weight", "bias", "scale", "table", "alpha", "thresholds", "levels"}
 VALUES_PER_LINE = 8
 PARTITION_LIMIT = 8192  # elements: the largest array the firmware partitions completely (build_prj.tcl's limit)
 
@@ -138,7 +141,8 @@ def identifiers(graph: Graph) -> Identifiers:
     same name share one identifier: the templates derive different names from
     nodes and tensors), claim(graph.name, key=("top",)) for the top function."""
     typedefs = {f"_{key[:-5]}_t" for node in graph.nodes for key in node.attrs if key.endswith("_type")}
-    return Identifiers(template_names(templates_dir()), suffixes=DERIVED + tuple(sorted(typedefs)),
+    arrays = {f"_{key}" for node in graph.nodes for key in node.params}
+    return Identifiers(template_names(templates_dir()), suffixes=DERIVED + tuple(sorted(typedefs | arrays)),
                        numbered=NUMBERED, reserved=FILES)
 
 
@@ -170,6 +174,8 @@ def _node(graph: Graph, node, ident: str, tensors: dict, weights: list, settings
             w = _weights(f"{ident}_{suffix}", f"{ident}_{key}_t", node.attrs[f"{key}_type"], values)
             weights.append(w)
             n["weights"].append(w)
+    for key in sorted(set(node.params) - HANDLED_PARAMS):  # e.g. a recurrent node's recurrent_weight
+        weights.append(_weights(f"{ident}_{key}", f"{ident}_{key}_t", node.attrs[f"{key}_type"], node.params[key]))
     if node.op in ("dense", "conv"):
         n["rom"] = _rom(node, n["weights"], settings["backend"])
     if node.op == "table":

@@ -123,14 +123,18 @@ def to_graph(model) -> Graph:
 
 
 def _inbound_layers(nodes) -> list[str]:
-    """Names of the layers feeding a layer's first call. tf-keras configs list
-    [[[name, node, tensor, kwargs], ...]]; Keras 3 ones [{"args": [...], "kwargs": {...}}]
-    whose tensors carry a keras_history [name, node, tensor]."""
+    """Names of the layers feeding a layer's first call, the tensors passed by
+    keyword (MultiHeadAttention's value and key) after the positional ones.
+    tf-keras configs list [[[name, node, tensor, kwargs], ...]]; Keras 3 ones
+    [{"args": [...], "kwargs": {...}}] whose tensors carry a keras_history [name, node, tensor]."""
     if not nodes:
         return []
     if isinstance(nodes[0], dict):
-        return [t["config"]["keras_history"][0] for t in keras_tensors(nodes[0]["args"])]
-    return [entry[0] for entry in nodes[0]]
+        tensors = keras_tensors(nodes[0]["args"]) + keras_tensors(list(nodes[0].get("kwargs", {}).values()))
+        return [t["config"]["keras_history"][0] for t in tensors]
+    named = [v[0] for entry in nodes[0] if len(entry) > 3 and isinstance(entry[3], dict) for v in entry[3].values()
+             if isinstance(v, list) and len(v) == 3 and isinstance(v[0], str)]
+    return [entry[0] for entry in nodes[0]] + named
 
 
 def keras_tensors(value) -> list:
@@ -421,6 +425,7 @@ HANDLERS = {
     "Dot": _dot,
 }
 
-from hlsflow.frontend import spatial  # noqa: E402  (its handlers use this module's helpers)
+from hlsflow.frontend import sequence, spatial  # noqa: E402  (their handlers use this module's helpers)
 
 HANDLERS.update(spatial.HANDLERS)
+HANDLERS.update(sequence.HANDLERS)

@@ -53,6 +53,7 @@ def import_keras():
     if not layers.Dense.__module__.startswith("tf_keras"):
         raise HlsflowError(f"TensorFlow was imported with Keras 3 as tf.keras, and QKeras needs tf-keras: "
                            f"{LEGACY_KERAS_FIX}")
+    _restore_moved_names()
     return tf, tf_keras
 
 
@@ -74,6 +75,20 @@ def is_keras3(model) -> bool:
 def keras_of(model):
     """The Keras module that built `model`: tf_keras or Keras 3's keras."""
     return import_keras3() if is_keras3(model) else import_keras()[1]
+
+
+def _restore_moved_names():
+    """QKeras 0.9's QSimpleRNN and QGRU cells call two TensorFlow functions by
+    names later TensorFlow versions moved: `nest.is_sequence` (now
+    `nest.is_nested`) and `array_ops.unstack` (now in `array_ops_stack`).
+    Without the old names those cells cannot run at all."""
+    from tensorflow.python.ops import array_ops, array_ops_stack
+    from tensorflow.python.util import nest
+
+    if not hasattr(nest, "is_sequence"):
+        nest.is_sequence = nest.is_nested
+    if not hasattr(array_ops, "unstack"):
+        array_ops.unstack = array_ops_stack.unstack
 
 
 @contextlib.contextmanager

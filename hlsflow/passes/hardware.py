@@ -14,6 +14,10 @@ A convolution or pooling layer (io_parallel) computes `parallelization_factor`
 output pixels at once, one output row at a time; a factor of at least the
 layer's output pixels computes the whole layer at once (every pixel's kernel
 built). io_stream computes one pixel per clock beat (factor 1).
+
+A recurrent cell folds too: its reuse factor applies to its kernel and its
+recurrent kernel, one cell reused on every time step (`unroll_time` builds one
+cell per step instead).
 """
 import math
 
@@ -27,13 +31,12 @@ SPATIAL = ("conv", "pool")
 LUTRAM_DEPTH = 64  # a weight ROM at most this deep goes into LUTs (one LUT6 holds 64 x 1 bit), deeper into block RAM
 
 
-def multiplications(graph: Graph, node) -> int:
-    """Multiplications by a weight that a node performs per inference (0 for ops without weights)."""
-    if node.op == "dense":
-        return int(node.params["weight"].size)
-    if node.op == "conv":
-        return int(np.sum(conv_uses(node.attrs)) * node.params["weight"][0, 0].size)
-    return 0
+def cell_reuse_unit(graph: Graph, node) -> int:
+    """The count a recurrent cell's reuse factor must divide: the cell shares
+    the multipliers of each product of its kernels (n_in x units and units x
+    units blocks of gates) between RF clocks."""
+    units, n_in = node.attrs["units"], graph.tensors[node.inputs[0]].shape[-1]
+    return units * math.gcd(n_in, units)
 
 
 def window_uses(size_in: int, size_out: int, kernel: int, stride: int, dilation: int, pad: int) -> np.ndarray:
@@ -112,13 +115,22 @@ def assign_hardware(graph: Graph, config) -> Graph:
     for node in graph.nodes:
         own = layers.get(node.name, {})
         if node.op in ("dense", "conv"):
-            _reuse(node, own, config)
+            groups, inputs, outputs = kernel_shape(node)
+            _reuse(node, own, config, inputs * outputs, "multiplications" if node.op == "dense" else
+                   "kernel multiplications per output pixel" + (" and group" if groups > 1 else ""))
+        if node.op == "recurrent":
+            _reuse(node, own, config, cell_reuse_unit(graph, node), "multiplications per kernel block")
+            unroll = own.get("unroll_time", False)
+            if not isinstance(unroll, bool):
+                raise OptionError(f"layer {node.name!r}: unroll_time {unroll!r} must be true or false")
+            node.attrs["unroll_time"] = unroll
         if node.op in SPATIAL:
             node.attrs["parallelization_factor"] = _parallelization(node, own, config)
     return graph
 
 
-def _reuse(node, own: dict, config) -> None:
+def _reuse(node, own: dict, config, count: int, what: str) -> None:
+    """Validate and record a node's strategy and reuse factor (which must divide `count` `what`)."""
     strategy = own.get("strategy", config["strategy"])
     reuse = own.get("reuse_factor", config["reuse_factor"])
     where = f"layer {node.name!r}" if "reuse_factor" in own or "strategy" in own else "--reuse-factor/--strategy"
@@ -128,13 +140,9 @@ def _reuse(node, own: dict, config) -> None:
         raise OptionError(f"{where}: reuse factor {reuse!r} must be a positive integer")
     if strategy == "latency" and reuse != 1:
         strategy = "resource"
-    groups, inputs, outputs = kernel_shape(node)
-    count = inputs * outputs
     if count % reuse:
         choices = valid_reuse_factors(count)
         shown = ", ".join(map(str, choices[:12])) + (", ..." if len(choices) > 12 else "")
-        what = "multiplications" if node.op == "dense" else "kernel multiplications per output pixel" + (
-            " and group" if groups > 1 else "")
         raise OptionError(f"layer {node.name!r}: reuse factor {reuse} does not divide its {count} {what} "
                           f"(valid: {shown})")
     node.attrs["strategy"] = strategy

@@ -50,7 +50,8 @@ BATCHNORM_BITS = 32  # a batch normalization between quantizers: its scale and s
 STEP_INPUT_WIDTH = 40  # ... and its result, rounded to this width where it goes to STEP_OPS unquantized
 SOFTMAX_KEYS = ("index_type", "exp_type", "inv_frac", "inv_type", "output_type")
 LAYER_KEYS = ("output_type", "weight_type", "bias_type", "strategy", "reuse_factor",
-              "parallelization_factor") + SOFTMAX_KEYS
+              "parallelization_factor") + SOFTMAX_KEYS + (
+    "recurrent_weight_type", "recurrent_bias_type", "carry_type", "unroll_time")
 
 
 def with_defaults(config):
@@ -526,18 +527,21 @@ def _softmax(graph: Graph, node, config):
     opts = {**config["softmax"], **config.get("layers", {}).get(node.name, {})}
     for key in SOFTMAX_KEYS:
         _record_choice(graph, node.name, key)
-    n = y.shape[-1]  # values per softmax (over the last axis)
+    types, y.type = softmax_types(opts, y.shape[-1])  # values per softmax (over the last axis)
+    node.attrs.update(types)
+    y.exact = False
+
+
+def softmax_types(opts: dict, n: int) -> tuple[dict, FixedType]:
+    """The table, index and sum types of a softmax over n values (attrs), and its output type."""
     index = parse_type(opts["index_type"], "softmax.index_type")
     exp = parse_type(opts["exp_type"], "softmax.exp_type")
     sum_t = FixedType(exp.width + math.ceil(math.log2(n)), exp.integer + math.ceil(math.log2(n)), False)
     inv_integer = math.ceil(math.log2(n + 1))
     inv_index = FixedType(inv_integer + opts["inv_frac"], inv_integer, False, "RND_CONV", "SAT")
-    node.attrs.update(
-        index_type=index, exp_type=exp, sum_type=sum_t, inv_index_type=inv_index,
-        inv_type=parse_type(opts["inv_type"], "softmax.inv_type"),
-    )
-    y.type = parse_type(opts["output_type"], "softmax.output_type")
-    y.exact = False
+    types = {"index_type": index, "exp_type": exp, "sum_type": sum_t, "inv_index_type": inv_index,
+             "inv_type": parse_type(opts["inv_type"], "softmax.inv_type")}
+    return types, parse_type(opts["output_type"], "softmax.output_type")
 
 
 TYPE_RULES = {
@@ -603,3 +607,8 @@ def _check_layer_names(graph: Graph, config) -> None:
         if unknown:
             raise OptionError(f"config layers.{name}: unknown key(s) {', '.join(sorted(unknown))} "
                               f"(known: {', '.join(dict.fromkeys(LAYER_KEYS))})")
+
+from hlsflow.passes import sequence  # noqa: E402  (its rules use this module's helpers)
+
+TYPE_RULES.update(recurrent=sequence.recurrent, embedding=sequence.embedding, layernorm=sequence.layernorm,
+                  attention=sequence.attention)

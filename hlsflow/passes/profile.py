@@ -122,7 +122,7 @@ def knobs(graph: Graph, original: Graph, values: dict, options: dict) -> list[Kn
         for key in keys:
             if node is not None and node.op == "softmax":
                 found.append(_softmax_knob(graph, node, key, values, options))
-            elif key in ("weight_type", "bias_type"):
+            elif key in ("weight_type", "bias_type", "recurrent_weight_type", "recurrent_bias_type"):
                 w = original.node(name).params[key[:-5]]
                 if np.any(w):
                     signed = bool(w.min() < 0)
@@ -131,6 +131,7 @@ def knobs(graph: Graph, original: Graph, values: dict, options: dict) -> list[Kn
                 tensor = name if node is None else node.outputs[0]
                 if node is not None and graph.tensors[tensor].exact:
                     continue  # computed exactly from quantized values: keep its exact type (bit-exact contract)
+                tensor = f"{name}/{key}" if f"{name}/{key}" in values else tensor  # a value inside a layer
                 if tensor not in values:
                     raise UnsupportedError(f"profile: no Keras value recorded for tensor {tensor!r} of {name!r}")
                 x = values[tensor]
@@ -242,6 +243,7 @@ def _attainable_argmax(found: list[Knob], trial: Search) -> None:
 def calibrate(model, original: Graph, samples, config=None) -> tuple[dict, dict]:
     """Config whose "layers" hold the types chosen from the samples (the user's
     entries in config["layers"] win), and a summary of what the search measured."""
+    from hlsflow.frontend.keras import sequence  # (through keras.py, which registers its handlers)
     from hlsflow.passes import run_passes
     from hlsflow.passes.precision import assign_types
 
@@ -258,6 +260,7 @@ def calibrate(model, original: Graph, samples, config=None) -> tuple[dict, dict]
     # float weights as the hardware uses them: after batch-norm folding, before rounding
     folded = run_passes(copy.deepcopy(original), config, until=assign_types)
     values = record(model, folded, samples, wanted)
+    values.update(sequence.record_internals(model, base, samples))
     found = knobs(base, folded, values, options)
     if not found:
         return config, {}
