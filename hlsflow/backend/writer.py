@@ -51,6 +51,7 @@ NUMBERED = ("_copy", "_in")
 FILES = ("defines", "parameters", "nnet", "weights", "ap_types")  # names in firmware/ besides <top>.cpp/.h
 # Parameters _node names itself; any other is a constant array `<id>_<key>`.
 HANDLED_PARAMS = {"weight", "bias", "scale", "table", "alpha", "thresholds", "levels"}
+HOST_PARAMS = {"keras_error_const", "keras_error_slope"}  # boundary.py's bounds (the testbench's flags), not firmware
 VALUES_PER_LINE = 8
 PARTITION_LIMIT = 8192  # elements: the largest array the firmware partitions completely (build_prj.tcl's limit)
 
@@ -174,7 +175,7 @@ def _node(graph: Graph, node, ident: str, tensors: dict, weights: list, settings
             w = _weights(f"{ident}_{suffix}", f"{ident}_{key}_t", node.attrs[f"{key}_type"], values)
             weights.append(w)
             n["weights"].append(w)
-    for key in sorted(set(node.params) - HANDLED_PARAMS):  # e.g. a recurrent node's recurrent_weight
+    for key in sorted(set(node.params) - HANDLED_PARAMS - HOST_PARAMS):  # e.g. a recurrent node's recurrent_weight
         weights.append(_weights(f"{ident}_{key}", f"{ident}_{key}_t", node.attrs[f"{key}_type"], node.params[key]))
     if node.op in ("dense", "conv"):
         n["rom"] = _rom(node, n["weights"], settings["backend"])
