@@ -48,6 +48,10 @@ FAST = (
     "pointwiseconv.pointwiseconv2d[valid-s1]-parallel-stated",
     "dense_unrolled.resource_unrolled_streaming_conv[1d-rf9]-stream-calibrated",
     "keras_nested_model.nested_model-parallel-calibrated",
+    "einsum_dense.einsum_dense[bi,io->bo-bias_None]-parallel-calibrated",
+    "rnn.rnn_accuracy[SimpleRNN-return_sequencesFalse]-parallel-stated",
+    "embed.embedding_accuracy-parallel-stated",
+    "time_distributed.time_distributed_layer[h5False]-parallel-calibrated",
 )
 
 
