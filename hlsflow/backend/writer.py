@@ -49,7 +49,7 @@ DERIVED = ("_fork", "_w", "_b", "_s", "_table", "_exp_table", "_inv_table", "_di
            "_alpha", "_stream")
 NUMBERED = ("_copy", "_in")
 FILES = ("defines", "parameters", "nnet", "weights", "ap_types")  # names in firmware/ besides <top>.cpp/.h
-# Parameters _node names itself; any other is a constant array `<id>_<key>`.
+# Parameters _node names itself; any other with a type `<key>_type` is a constant array `<id>_<key>`.
 HANDLED_PARAMS = {"weight", "bias", "scale", "table", "alpha", "thresholds", "levels"}
 VALUES_PER_LINE = 8
 PARTITION_LIMIT = 8192  # elements: the largest array the firmware partitions completely (build_prj.tcl's limit)
@@ -175,7 +175,8 @@ def _node(graph: Graph, node, ident: str, tensors: dict, weights: list, settings
             weights.append(w)
             n["weights"].append(w)
     for key in sorted(set(node.params) - HANDLED_PARAMS):  # e.g. a recurrent node's recurrent_weight
-        weights.append(_weights(f"{ident}_{key}", f"{ident}_{key}_t", node.attrs[f"{key}_type"], node.params[key]))
+        if f"{key}_type" in node.attrs:  # (other parameters are the passes' own numbers)
+            weights.append(_weights(f"{ident}_{key}", f"{ident}_{key}_t", node.attrs[f"{key}_type"], node.params[key]))
     if node.op in ("dense", "conv"):
         n["rom"] = _rom(node, n["weights"], settings["backend"])
     if node.op == "table":
