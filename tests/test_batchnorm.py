@@ -186,3 +186,37 @@ def test_batchnorm_result_for_two_quantizers(tmp_path):
     differ = np.any(reference[0] != emulated[0], axis=1) | np.any(reference[1] != emulated[1], axis=1)
     flags = boundary.flags(project.graph, [project.cast_inputs(x)])
     assert flags.mean() <= 0.01 and not np.any(differ & ~flags)
+
+
+def test_batchnorm_before_step_quantizers(tmp_path):
+    """A batch normalization whose result a QActivation(binary), (ternary) or
+    (binary_tanh, a QKeras quantizer written as a function) takes (hls4ml's
+    test_binary_cnn): between quantizers, though those become comparisons (op
+    "step") only after the batch normalization is typed; each output equals
+    QKeras's but for flagged samples."""
+    import tf_keras as keras
+    from qkeras import QActivation, QConv2D, quantized_bits
+
+    kinds = ("binary", "ternary", "binary_tanh")
+    keras.utils.set_random_seed(5)
+    x_in = keras.layers.Input((6, 6, 2))
+    conv = QConv2D(4, 3, kernel_quantizer="binary", bias_quantizer=quantized_bits(5, 2), name="conv")(
+        QActivation(quantized_bits(8, 3), name="xq")(x_in))
+    outputs = [QActivation(kind, name=kind)(keras.layers.BatchNormalization(name=f"bn_{kind}")(conv))
+               for kind in kinds]
+    model = keras.Model(x_in, outputs)
+    rng = np.random.default_rng(2)
+    for kind in kinds:
+        model.get_layer(f"bn_{kind}").set_weights([rng.uniform(0.5, 2, 4), rng.uniform(-1, 1, 4),
+                                                   rng.uniform(-1, 1, 4), rng.uniform(0.2, 3, 4)])
+    project = hlsflow.convert(model, tmp_path / "prj")
+    graph = project.graph
+    for kind in kinds:
+        assert graph.node(f"bn_{kind}").attrs.get("between_quantizers") and graph.node(kind).op == "step"
+        assert graph.tensors[kind].exact
+    x = rng.normal(0, 3, (3000, 6, 6, 2)).astype(np.float32)
+    emulated, predicted, reference = project.emulate(x), project.predict(x), model.predict(x, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(predicted, emulated))
+    differ = np.any([np.any((r != e).reshape(len(x), -1), axis=1) for r, e in zip(reference, emulated)], axis=0)
+    flags = boundary.flags(graph, [project.cast_inputs(x)])
+    assert differ.mean() <= 0.01 and not np.any(differ & ~flags), (differ.mean(), np.sum(differ & ~flags))

@@ -99,6 +99,28 @@ def test_final_softmax_over_rows(io_type, tmp_path):
     check_bit_exact(model, project, x)
 
 
+@pytest.mark.parametrize("io_type", IO_TYPES)
+def test_dense_on_rank3_and_rank4_inputs(io_type, tmp_path):
+    """A QDense on a rank-3 input (io_parallel streams it by its first axis:
+    the 1x1 convolution must read those rows) and on a rank-4 input: bit-exact
+    with QKeras, csim == emulator (hls4ml's test_multi_dense, shape 2x3x2)."""
+    import tf_keras as keras
+    from qkeras import QActivation, QDense, quantized_bits
+
+    q = dict(kernel_quantizer=quantized_bits(5, 0, alpha=1), bias_quantizer=quantized_bits(5, 0, alpha=1))
+    a, b = keras.Input((2, 3, 4), name="a"), keras.Input((2, 2, 3, 4), name="b")
+    outs = [QDense(5, **q, name=f"fc_{x.name}")(QActivation(quantized_bits(6, 2, alpha=1), name=f"q_{x.name}")(x))
+            for x in (a, b)]
+    model = keras.Model([a, b], outs)
+    rng = np.random.default_rng(3)
+    for name in ("fc_a", "fc_b"):
+        model.get_layer(name).bias.assign(rng.uniform(-1, 1, 5))
+    project = hlsflow.convert(model, tmp_path / "prj", io_type=io_type)
+    xs = [rng.uniform(-4, 4, (200, 2, 3, 4)).astype(np.float32),
+          rng.uniform(-4, 4, (200, 2, 2, 3, 4)).astype(np.float32)]
+    check_outputs_bit_exact(model, project, xs)
+
+
 def test_float_per_particle_dense_is_calibrated(tmp_path):
     """A float Deep Sets block (per-particle Dense, relu, sum pooling by a
     Dense on the flattened output) with samples: within 2 % of the output range."""

@@ -258,7 +258,7 @@ def _add_activation(graph, activation, src, out, node_name, layer) -> str:
         graph.add_tensor(out, shape, quantizers.activation_type(activation, where))
         graph.add_node(node_name, "quantize", [src], [out])
     elif callable(activation):
-        quantized = hasattr(activation, "bits")
+        quantized = quantizers.is_step_quantizer(activation)
         if quantized:
             quantizers.check_elementwise(activation, where)
         _add_table(graph, activation, src, out, node_name, quantized=quantized)

@@ -27,6 +27,16 @@ def is_fixed_point(quantizer) -> bool:
     return isinstance(quantizer, str) and quantizer in SUPPORTED_ACTIVATION_QUANTIZERS
 
 
+STEP_FUNCTIONS = ("binary_sigmoid", "binary_tanh")  # QKeras quantizers written as plain functions
+
+
+def is_step_quantizer(activation) -> bool:
+    """Whether an activation (not a cast) is a QKeras quantizer: a quantizer
+    object (it has bits), or one of the plain functions that round to two levels."""
+    return hasattr(activation, "bits") or (getattr(activation, "__module__", "") == "qkeras.quantizers"
+                                           and getattr(activation, "__name__", "") in STEP_FUNCTIONS)
+
+
 def check_elementwise(quantizer, where: str) -> None:
     """An activation quantizer that is not a cast is tabulated or compared
     value by value (steps.py): it must not depend on the batch. (Stochastic

@@ -145,11 +145,14 @@ def pointwise_dense(graph, layer, src):
     """A Dense (or QDense) on an input of rank > 1: Keras applies it to the
     last axis, at every position of the others (the per-particle Dense of Deep
     Sets and interaction networks). It is a 1x1 convolution over those
-    positions, viewed as one row: the memory layout is the same."""
+    positions, in rows as io_parallel streams the tensor (a rank-3 tensor by
+    its first axis, any other in one row; dataflow.beat_size): the memory
+    layout is the same."""
     shape = graph.tensors[src].shape
     kernel = layer.kernel.numpy()
-    positions = int(np.prod(shape[:-1]))
-    attrs = {"in_hwc": [1, positions, shape[-1]], "out_hwc": [1, positions, kernel.shape[1]], "kernel": [1, 1],
+    rows = shape[0] if len(shape) == 3 else 1
+    positions = int(np.prod(shape[:-1])) // rows
+    attrs = {"in_hwc": [rows, positions, shape[-1]], "out_hwc": [rows, positions, kernel.shape[1]], "kernel": [1, 1],
              "strides": [1, 1], "dilation": [1, 1], "pads": [0, 0, 0, 0]}
     kq = getattr(layer, "kernel_quantizer_internal", None)
     weight = quantizers.quantized_values(kq, kernel).reshape(1, 1, *kernel.shape)

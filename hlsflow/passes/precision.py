@@ -259,7 +259,8 @@ def _linear(graph: Graph, node, config):
 def _between_quantizers(graph: Graph, node, config) -> bool:
     """Whether a node is a float batch normalization between quantizers: a
     scale_shift whose input is exact and whose result only a quantizer takes (a
-    fused one, or STEP_OPS), with no type stated for it in config["layers"]."""
+    fused one, or STEP_OPS: a quantized activation's table, typed after this
+    node, becomes a "step" then), with no type stated for it in config["layers"]."""
     stated = ("output_type", "weight_type", "bias_type")
     if node.op != "scale_shift" or any(chosen_type(config, node.name, k) is not None for k in stated):
         return False
@@ -268,7 +269,8 @@ def _between_quantizers(graph: Graph, node, config) -> bool:
         return False
     users = graph.consumers(y.name)
     return y.type != FLOAT or (bool(users) and y.name not in graph.outputs
-                                and all(u.op in boundary.STEP_OPS for u in users))
+                                and all(u.op in boundary.STEP_OPS or (u.op == "table" and u.attrs["quantized"])
+                                        for u in users))
 
 
 def _batchnorm_parameters(node, x_type: FixedType) -> tuple[FixedType, FixedType]:
