@@ -153,6 +153,8 @@ def _lint(args) -> int:
     found = problems(Path(args.project), backend)
     for problem in found:
         print(problem)
+    if not found:
+        print(f"lint: no findings ({backend} rules)")
     return 1 if found else 0
 
 

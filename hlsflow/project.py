@@ -131,7 +131,10 @@ def convert(model, output_dir, backend: str = "vitis", io_type: str = "io_parall
     With `samples`, the types Keras leaves float are calibrated on them to meet
     `error_target` (see hlsflow.passes.profile); without, a float model gets
     data-free types from its weights and `input_range`. `top` (or config
-    "top") names the top function (default: from the model's name)."""
+    "top") names the top function (default: from the model's name). The
+    folding options of `hlsflow convert` are config keys: "strategy",
+    "reuse_factor", "parallelization_factor", model-wide or per layer under
+    config["layers"][name]."""
     io_type = {"parallel": "io_parallel", "stream": "io_stream"}.get(io_type, io_type)
     config = load_json(config, "--config") if isinstance(config, (str, Path)) else config
     top = top if top is not None else (config or {}).get("top")

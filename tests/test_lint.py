@@ -235,6 +235,6 @@ def test_lint_command(tmp_path):
         "firmware/top.cpp:7: floating point in the datapath (double)"]
     (firmware / "top.cpp").write_text(_fill(CLEAN, "vivado"))
     result = subprocess.run(run + ["--backend", "vivado"], capture_output=True, text=True)
-    assert result.returncode == 0 and result.stdout == ""
+    assert result.returncode == 0 and result.stdout == "lint: no findings (vivado rules)\n"
     result = subprocess.run(run, capture_output=True, text=True)
     assert result.returncode == 2 and "no project.json" in result.stderr and "Traceback" not in result.stderr

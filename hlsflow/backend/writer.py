@@ -49,9 +49,8 @@ DERIVED = ("_fork", "_w", "_b", "_s", "_table", "_exp_table", "_inv_table", "_di
            "_alpha", "_stream")
 NUMBERED = ("_copy", "_in")
 FILES = ("defines", "parameters", "nnet", "weights", "ap_types")  # names in firmware/ besides <top>.cpp/.h
-# Parameters _node names itself; any other is a constant array `<id>_<key>`.
+# Parameters _node names itself; any other with a type `<key>_type` is a constant array `<id>_<key>`.
 HANDLED_PARAMS = {"weight", "bias", "scale", "table", "alpha", "thresholds", "levels"}
-HOST_PARAMS = {"keras_error_const", "keras_error_slope"}  # boundary.py's bounds (the testbench's flags), not firmware
 VALUES_PER_LINE = 8
 PARTITION_LIMIT = 8192  # elements: the largest array the firmware partitions completely (build_prj.tcl's limit)
 
@@ -175,8 +174,9 @@ def _node(graph: Graph, node, ident: str, tensors: dict, weights: list, settings
             w = _weights(f"{ident}_{suffix}", f"{ident}_{key}_t", node.attrs[f"{key}_type"], values)
             weights.append(w)
             n["weights"].append(w)
-    for key in sorted(set(node.params) - HANDLED_PARAMS - HOST_PARAMS):  # e.g. a recurrent node's recurrent_weight
-        weights.append(_weights(f"{ident}_{key}", f"{ident}_{key}_t", node.attrs[f"{key}_type"], node.params[key]))
+    for key in sorted(set(node.params) - HANDLED_PARAMS):  # e.g. a recurrent node's recurrent_weight
+        if f"{key}_type" in node.attrs:  # (other parameters are the passes' own numbers)
+            weights.append(_weights(f"{ident}_{key}", f"{ident}_{key}_t", node.attrs[f"{key}_type"], node.params[key]))
     if node.op in ("dense", "conv"):
         n["rom"] = _rom(node, n["weights"], settings["backend"])
     if node.op == "table":

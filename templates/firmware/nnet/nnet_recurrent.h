@@ -1,9 +1,10 @@
 // hlsflow layer library: recurrent layers (SimpleRNN, LSTM, GRU).
 // One cell, instantiated once (INLINE off), is reused on every time step: the
-// time loop is pipelined with II = reuse factor (the recurrence makes the next
-// step wait for the cell's latency), or unrolled into one cell per step
-// (CFG::unroll_time). The reuse factor shares each multiplier of the kernel
-// and of the recurrent kernel between RF products. Every sum and product has a type that holds it exactly
+// time loop runs its steps one after another (the recurrence makes each step
+// wait for the last one's state, so it is not pipelined), or is unrolled into
+// one cell per step (CFG::unroll_time). The reuse factor shares each multiplier
+// of the kernel and of the recurrent kernel between RF products: a loop of RF
+// iterations pipelined at II 1 inside the cell. Every sum and product has a type that holds it exactly
 // (interval analysis); values are rounded only where Keras/QKeras round too:
 // the gate activations' casts, the state quantizer and the chosen types of
 // float models. CFG (parameters.h) holds the types, sizes and gate activations:
@@ -17,17 +18,33 @@
 namespace nnet {
 
 // acc[j] += sum_i x[i] * w[i * STRIDE + OFFSET + j] for j < N_OUT, with
-// N_IN * N_OUT / RF multipliers each used RF times.
+// N_IN * N_OUT / RF multipliers each used RF times: multiplier k computes
+// products k * RF .. k * RF + RF - 1 (in the order i * N_OUT + j), one per
+// clock of a loop pipelined at II 1; its (i, j) advance by one product per
+// clock, so no index is divided in hardware. The sums are exact (interval
+// types), so the order of the additions does not change a bit.
 template <class in_T, class w_T, class acc_T, int N_IN, int STRIDE, int OFFSET, int N_OUT, int RF>
 void multiply_add(const in_T x[N_IN], const w_T w[], acc_T acc[N_OUT]) {
 #pragma HLS INLINE
-    constexpr int multipliers = N_IN * N_OUT / RF;
+    const int multipliers = N_IN * N_OUT / RF;
+    int i[multipliers], j[multipliers];
+#pragma HLS ARRAY_PARTITION variable=i complete
+#pragma HLS ARRAY_PARTITION variable=j complete
+    for (int k = 0; k < multipliers; k++) {
+#pragma HLS UNROLL
+        i[k] = k * RF / N_OUT;  // constants: k is unrolled
+        j[k] = k * RF % N_OUT;
+    }
     for (int r = 0; r < RF; r++) {
+#pragma HLS PIPELINE II=1
         for (int k = 0; k < multipliers; k++) {
 #pragma HLS UNROLL
-            const int index = r + k * RF, i = index / N_OUT, j = index % N_OUT;
-            const w_T v = w[i * STRIDE + OFFSET + j];
-            if (v != 0) acc[j] = acc[j] + x[i] * v;
+            const w_T v = w[i[k] * STRIDE + OFFSET + j[k]];
+            if (v != 0) acc[j[k]] = acc[j[k]] + x[i[k]] * v;
+            if (++j[k] == N_OUT) {
+                j[k] = 0;
+                i[k]++;
+            }
         }
     }
 }
@@ -311,9 +328,7 @@ void recurrent(const x_T x[CFG::steps * CFG::n_in], y_T y[], NNET_RECURRENT_PARA
                                                 rec_thresholds, cand_thresholds, cell_thresholds);
         }
     } else {
-        const int ii = CFG::reuse_factor;  // (a pragma option takes a number or a constant's name)
         for (int t = 0; t < CFG::steps; t++) {
-#pragma HLS PIPELINE II=ii
             recurrent_step<CELL, x_T, y_T, CFG>(x, y, h, c, t, w, u, b, rb, rec_table, cand_table, cell_table,
                                                 rec_thresholds, cand_thresholds, cell_thresholds);
         }
