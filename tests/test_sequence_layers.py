@@ -165,3 +165,71 @@ def test_masked_attention_is_refused(tmp_path):
     model = keras.Model(seq, keras.layers.MultiHeadAttention(2, 4)(seq, seq, use_causal_mask=True))
     with pytest.raises(UnsupportedError, match="use_causal_mask"):
         hlsflow.convert(model, tmp_path / "prj")
+
+
+def structure_model(quantized=True, seed=0):
+    """Nested models (a Functional holding a Sequential, with a layer name the
+    outer model uses too), TimeDistributed of a convolution and of a
+    Sequential, and EinsumDense forms that transpose, share an axis with the
+    kernel or have a bias along a kept axis; grid-valued weights on quantized
+    inputs when `quantized` (Keras's float32 is then exact)."""
+    keras = _keras()
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits
+
+    L = keras.layers
+    keras.utils.set_random_seed(seed)
+    q = (lambda bits, integer, name: QActivation(quantized_bits(bits, integer, alpha=1), name=name)) if quantized \
+        else (lambda bits, integer, name: L.Activation("linear", name=name))
+    dense = (lambda n, name, **kw: QDense(n, kernel_quantizer=quantized_bits(6, 2, alpha=1),
+                                          bias_quantizer=quantized_bits(6, 2, alpha=1), name=name, **kw)) \
+        if quantized else (lambda n, name, **kw: L.Dense(n, name=name, **kw))
+    conv = (lambda n, name: QConv2D(n, 2, kernel_quantizer=quantized_bits(5, 1, alpha=1),
+                                    bias_quantizer=quantized_bits(5, 1, alpha=1), name=name)) if quantized \
+        else (lambda n, name: L.Conv2D(n, 2, name=name))
+
+    inner = keras.Sequential([dense(5, "fc", input_shape=(6,), activation="relu"), q(7, 3, "inner_q"),
+                              dense(4, "inner_fc")], name="inner")
+    block_in = L.Input((6,), name="block_in")
+    block = keras.Model(block_in, dense(3, "block_fc")(inner(dense(6, "block_first")(block_in))), name="block")
+    flat = L.Input((6,), name="flat")
+    features = dense(6, "fc")(q(6, 2, "flat_q")(flat))
+    nested = dense(2, "head")(q(8, 3, "head_q")(block(features)))
+
+    frames = L.Input((3, 5, 5, 2), name="frames")
+    x = q(5, 2, "frames_q")(frames)
+    td_conv = L.TimeDistributed(conv(3, "td_conv_inner"), name="td_conv")(x)
+    td_model = L.TimeDistributed(keras.Sequential([conv(2, "td_seq_conv"), L.MaxPooling2D(2, name="td_pool")],
+                                                  name="td_seq"), name="td_seq_wrap")(x)
+
+    cube = L.Input((5, 4, 3, 2), name="cube")
+    c = q(6, 2, "cube_q")(cube)
+    per_b = L.EinsumDense("...abcd,bcde->...aeb", output_shape=(5, 6, 4), bias_axes="ab", name="per_b")(c)
+    flipped = L.EinsumDense("...i,oi->...o", output_shape=(5,), name="flipped")(
+        L.Reshape((20, 6), name="rows")(c))
+    vec = L.Input((8,), name="vec")
+    outer = L.EinsumDense("bi,j->bij", output_shape=(8, 7), bias_axes="i", activation="relu", name="outer")(
+        q(6, 2, "vec_q")(vec))
+    model = keras.Model([flat, frames, cube, vec], [nested, td_conv, td_model, per_b, flipped, outer],
+                        name="structures")
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        for w in layer.weights:
+            w.assign(on_grid(rng.uniform(-1, 1, w.shape), 1 / 8) if quantized else rng.normal(0, 0.5, w.shape))
+    return model
+
+
+def structure_inputs(model, n, seed=1):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(0, 2, (n,) + tuple(t.shape[1:])).astype(np.float32) for t in model.inputs]
+
+
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_nested_models_time_distributed_and_einsum_forms_are_bit_exact(io_type, tmp_path):
+    model = structure_model()
+    model.save(tmp_path / "structures.h5")  # read back from the file: nested models and wrappers survive it
+    project = hlsflow.convert(tmp_path / "structures.h5", tmp_path / "prj", io_type=io_type)
+    graph = project.graph
+    names = {n.name for n in graph.nodes}
+    assert {"fc", "block_inner_fc", "inner_fc", "block_fc"} <= names  # nested layers, flattened; "fc" twice
+    assert all(graph.tensors[t].exact for t in graph.outputs)
+    check_outputs_bit_exact(model, project, structure_inputs(model, 500))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -97,29 +98,75 @@ def layer_attribute(layer, *names):
 
 
 # -- translation -------------------------------------------------------------
+MODELS = ("Functional", "Sequential", "Model")  # a model used as a layer: flattened into the outer graph
+
+
 def to_graph(model) -> Graph:
     """Translate a built Keras model (tf-keras, QKeras or Keras 3) into an
-    (untyped where float) IR graph."""
+    (untyped where float) IR graph; models nested in it are flattened into it."""
     graph = Graph(model.name)
+    graph.outputs = add_model(graph, model, None, layer_names(model))
+    return graph
+
+
+def add_model(graph, model, inputs, names) -> list[str]:
+    """Add the layers of a functional or Sequential `model`, reading the IR
+    tensors `inputs` (None: new graph inputs), each layer under its name in
+    `names` ({id(layer): IR name}); returns the IR tensors of its outputs."""
+    input_names, calls, output_names = model_calls(model)
+    if inputs is None:
+        inputs = [_add_input(graph, name, t.shape[1:]) for name, t in zip(input_names, model.inputs)]
+    aliases = dict(zip(input_names, inputs))  # Keras layer name -> IR tensor it became
+    for layer, sources in calls:
+        src = [aliases[name] for name in sources]
+        if type(layer).__name__ in MODELS:
+            outputs = add_model(graph, layer, src, names)
+            if len(outputs) != 1:
+                raise UnsupportedError(f"nested model {layer.name!r}: {len(outputs)} outputs; a model used as a "
+                                       "layer must have one")
+            aliases[layer.name] = outputs[0]
+        else:
+            name = names[id(layer)]
+            aliases[layer.name] = translate(graph, layer if name == layer.name else renamed(layer, name), src)
+    return [aliases[name] for name in output_names]
+
+
+def model_calls(model) -> tuple[list, list, list]:
+    """(input names, [(layer, names of the layers or inputs it reads)], output
+    names) of a functional or Sequential model, its layers in call order."""
     with quiet_keras_warnings():
         config = model.get_config()
-    aliases: dict[str, str] = {}  # Keras layer name -> IR tensor it became
     if "input_layers" in config:  # functional
-        for layer_config in config["layers"]:
-            layer = model.get_layer(layer_config["name"])
-            inputs = [aliases.get(name, name) for name in _inbound_layers(layer_config["inbound_nodes"])]
-            aliases[layer.name] = _translate(graph, layer, inputs)
-        graph.inputs = [aliases[name] for name in _endpoints(config["input_layers"])]
-        graph.outputs = [aliases[name] for name in _endpoints(config["output_layers"])]
-    else:  # sequential (Keras 3 leaves the InputLayer out of model.layers)
-        first = config["layers"][0] if config.get("layers") else {}
-        name = first["config"]["name"] if first.get("class_name") == "InputLayer" else model.inputs[0].name
-        current = _add_input(graph, name.split(":")[0], model.input_shape[1:])
-        for layer in model.layers:
-            if type(layer).__name__ != "InputLayer":
-                current = _translate(graph, layer, [current])
-        graph.outputs = [current]
-    return graph
+        calls = [(model.get_layer(c["name"]), _inbound_layers(c["inbound_nodes"])) for c in config["layers"]
+                 if c["class_name"] != "InputLayer"]
+        return _endpoints(config["input_layers"]), calls, _endpoints(config["output_layers"])
+    # sequential (Keras 3 leaves the InputLayer out of model.layers)
+    first = config["layers"][0] if config.get("layers") else {}
+    name = first["config"]["name"] if first.get("class_name") == "InputLayer" else model.inputs[0].name.split(":")[0]
+    calls, previous = [], name
+    for layer in model.layers:
+        if type(layer).__name__ != "InputLayer":
+            calls.append((layer, [previous]))
+            previous = layer.name
+    return [name], calls, [previous]
+
+
+def layer_names(model, prefix="") -> dict:
+    """{id(layer): IR name} of the layers of `model` and of the models nested
+    in it: `prefix` + the layer's name, a nested layer's also prefixed by its
+    model's name where another layer of the tree has the same name."""
+    found = []
+
+    def walk(m, path):
+        for layer in m.layers:
+            if type(layer).__name__ in MODELS:
+                walk(layer, f"{path}{layer.name}_")
+            elif type(layer).__name__ != "InputLayer":
+                found.append((layer, path))
+
+    walk(model, "")
+    counts = Counter(layer.name for layer, _ in found)
+    return {id(layer): prefix + (path if counts[layer.name] > 1 else "") + layer.name for layer, path in found}
 
 
 def _inbound_layers(nodes) -> list[str]:
@@ -154,7 +201,7 @@ def _endpoints(entries) -> list[str]:
     return [entry[0] for entry in entries]
 
 
-def _translate(graph, layer, inputs) -> str:
+def translate(graph, layer, inputs) -> str:
     cls = type(layer).__name__
     handler = HANDLERS.get(cls)
     if handler is None:
@@ -174,14 +221,32 @@ def output_shape(layer):
     return tuple(layer.output.shape[1:])
 
 
+class Renamed:
+    """A layer seen by the handlers under another name and output shape (by
+    default its own): a layer of a nested model, a wrapped layer."""
+
+    def __init__(self, layer, name, shape=None):
+        self._layer, self.name = layer, name
+        shape = output_shape(layer) if shape is None else tuple(shape)
+        self.output = type("Output", (), {"shape": (None, *shape)})()
+
+    def __getattr__(self, attr):
+        return getattr(self._layer, attr)
+
+
+def renamed(layer, name, shape=None) -> Renamed:
+    """`layer` as a Renamed of a subclass named as its class (which names it in messages)."""
+    cls = type(layer).__name__
+    return _RENAMED.setdefault(cls, type(cls, (Renamed,), {}))(layer, name, shape)
+
+
+_RENAMED: dict = {}
+
+
 def _add_input(graph, name, shape) -> str:
     graph.add_tensor(name, shape)
     graph.inputs.append(name)
     return name
-
-
-def _input_layer(graph, layer, inputs):
-    return _add_input(graph, layer.name, output_shape(layer))
 
 
 def _identity(graph, layer, inputs):
@@ -396,7 +461,6 @@ def _permute(graph, layer, inputs):
 
 
 HANDLERS = {
-    "InputLayer": _input_layer,
     "Dense": _dense,
     "QDense": _dense,
     "Activation": _activation_layer,

@@ -173,15 +173,14 @@ def _bidirectional(graph, layer, inputs):
 
 
 def _time_distributed(graph, layer, inputs):
-    """TimeDistributed(Dense/QDense): the same dense layer on every step, which is
-    a 1x1 convolution over the (steps, features) tensor."""
+    """TimeDistributed(Dense/QDense) over (steps, features): the same dense layer
+    on every step, which is a 1x1 convolution over the steps. Any other wrapped
+    layer or model is unrolled (see _unrolled)."""
     (src,) = inputs
     inner = layer.layer
     shape = graph.tensors[src].shape
-    if type(inner).__name__ not in ("Dense", "QDense"):
-        raise UnsupportedError(f"{_where(layer)}: wraps {type(inner).__name__}; only Dense and QDense are supported")
-    if len(shape) != 2:
-        raise UnsupportedError(f"{_where(layer)}: input of shape {shape}; expected (steps, features)")
+    if type(inner).__name__ not in ("Dense", "QDense") or len(shape) != 2:
+        return _unrolled(graph, layer, src)
     kernel = inner.kernel.numpy()
     kq = getattr(inner, "kernel_quantizer_internal", None)
     steps = shape[0]
@@ -190,20 +189,39 @@ def _time_distributed(graph, layer, inputs):
     from hlsflow.frontend import spatial
 
     weight = quantizers.quantized_values(kq, kernel).reshape(1, 1, *kernel.shape)
-    inner_output = _Renamed(inner, layer.name, kf.output_shape(layer))
+    inner_output = kf.renamed(inner, layer.name, kf.output_shape(layer))
     return spatial._add_conv(graph, inner_output, src, layer.name, attrs, 1, weight, kq, kernel.shape,
                              inner.activation)
 
 
-class _Renamed:
-    """A wrapped layer seen under its wrapper's name and output shape."""
-
-    def __init__(self, layer, name, shape):
-        self._layer, self.name = layer, name
-        self.output = type("Output", (), {"shape": (None, *shape)})()
-
-    def __getattr__(self, attr):
-        return getattr(self._layer, attr)
+def _unrolled(graph, layer, src) -> str:
+    """TimeDistributed of any layer or model: per step t, the slice <layer>_t<t>
+    of the input (a crop of the steps axis), the wrapped layer or model's nodes
+    on it (named <layer>_t<t>_<inner layer>, each step with its own copy of the
+    weights) and its output as one row <layer>_t<t>_stacked; the rows are
+    concatenated along the steps."""
+    shape = graph.tensors[src].shape
+    steps, rest = shape[0], shape[1:]
+    if not rest:
+        raise UnsupportedError(f"{_where(layer)}: input of shape {shape}; expected (steps, features...)")
+    inner, step_shape = layer.layer, kf.output_shape(layer)[1:]
+    view = [int(np.prod(rest[:-1])), rest[-1]]
+    rows = []
+    for t in range(steps):
+        step = f"{layer.name}_t{t}"
+        graph.add_tensor(step, rest)
+        graph.add_node(step, "pad", [src], [step], {"in_hwc": [steps, *view], "out_hwc": [1, *view],
+                                                    "pads": [-t, t + 1 - steps, 0, 0]})
+        if type(inner).__name__ in kf.MODELS:
+            (y,) = kf.add_model(graph, inner, [step], kf.layer_names(inner, f"{step}_"))
+        else:
+            y = kf.translate(graph, kf.renamed(inner, f"{step}_{inner.name}", step_shape), [step])
+        graph.add_tensor(f"{step}_stacked", (1, *step_shape))
+        graph.add_node(f"{step}_stacked", "reshape", [y], [f"{step}_stacked"])
+        rows.append(f"{step}_stacked")
+    graph.add_tensor(layer.name, kf.output_shape(layer))
+    graph.add_node(layer.name, "concat", rows, [layer.name], {"axis": 0})
+    return layer.name
 
 
 def recurrent_layers(model, graph) -> dict:
@@ -334,43 +352,76 @@ def _einsum_dense(graph, layer, inputs):
 
 
 def add_einsum_dense(graph, layer, src, name) -> str:
-    """EinsumDense that sums over the input's trailing axes and appends new ones
-    ("abc,cde->abde", "abcd,cde->abe", "ab,bc->ac", ... as MultiHeadAttention
-    uses): a dense layer on every position of the leading axes, which is a 1x1
-    convolution over them."""
+    """EinsumDense of one input and one kernel: the input's axes are kept
+    (positions), contracted (summed with the kernel's), or shared with the
+    kernel and kept (groups: one kernel slice each); the kernel adds new axes.
+    Lowered to a transpose of the input to (positions, groups, contracted), a
+    grouped 1x1 convolution over the positions into (positions, groups, new)
+    and a transpose to the output's order, each transpose only where needed.
+    A bias that varies along a kept axis makes that axis a group (its kernel
+    repeated), so that the bias is per output channel."""
     where = _where(layer)
-    equation = layer.equation.replace(" ", "")
-    try:
-        operands, out = equation.split("->")
-        x_axes, k_axes = operands.split(",")
-    except ValueError:
-        raise UnsupportedError(f"{where}: equation {layer.equation!r} is not of the form 'x,k->y'") from None
-    contracted = "".join(a for a in x_axes if a in k_axes)
-    kept, new = x_axes[:len(x_axes) - len(contracted)], k_axes[len(contracted):]
-    if "." in equation or x_axes != kept + contracted or k_axes != contracted + new or out != kept + new:
-        raise UnsupportedError(f"{where}: equation {layer.equation!r}; supported: sums over the input's last axes "
-                               "into new last axes, like 'abc,cde->abde' or 'abcd,cde->abe'")
-    shape = graph.tensors[src].shape
+    x_axes, k_axes, out_axes = _einsum_axes(layer, len(graph.tensors[src].shape))
+    shape = dict(zip(x_axes, graph.tensors[src].shape))
     kernel = layer.kernel.numpy()
-    out_shape = tuple(shape[:len(kept) - 1]) + tuple(kernel.shape[len(contracted):])
-    positions = int(np.prod(shape[:len(kept) - 1]))
-    inner, outer = int(np.prod(kernel.shape[:len(contracted)])), int(np.prod(kernel.shape[len(contracted):]))
-    bias = None
+    shape.update(zip(k_axes, kernel.shape))
+    bias_axes = set(layer.bias_axes or "") if layer.bias is not None else set()
+    contracted = [a for a in x_axes if a in k_axes and a not in out_axes]
+    groups = [a for a in x_axes if a in out_axes and (a in k_axes or a in bias_axes)]
+    positions = [a for a in x_axes if a in out_axes and a not in groups]
+    new = [a for a in k_axes if a not in x_axes]
+    if set(x_axes + k_axes) != set(out_axes + contracted) or len(set(out_axes)) < len(out_axes) \
+            or len(set(x_axes)) < len(x_axes) or len(set(k_axes)) < len(k_axes):
+        raise UnsupportedError(f"{where}: equation {layer.equation!r}; supported: every input axis kept or summed "
+                               "with the kernel, every kernel axis summed or kept")
+    n_pos, n_grp, n_in, n_new = (int(np.prod([shape[a] for a in part], dtype=np.int64))
+                                 for part in (positions, groups, contracted, new))
+    order = positions + groups + contracted
+    if order != x_axes:
+        moved = f"{name}_input"
+        graph.add_tensor(moved, [shape[a] for a in order])
+        graph.add_node(moved, "transpose", [src], [moved], {"perm": [x_axes.index(a) for a in order]})
+        src = moved
+    spread = [a for a in groups if a not in k_axes]  # the kernel repeated along these
+    weight = np.einsum(",".join(["".join(k_axes)] + spread) + "->" + "".join(contracted + groups + new),
+                       kernel.astype(np.float64), *[np.ones(shape[a]) for a in spread])
+    weight = weight.reshape(1, 1, n_in, n_grp * n_new)
+    produced = positions + groups + new
+    out_shape = [shape[a] for a in out_axes]
+    bias = np.zeros(n_grp * n_new, np.float32)
     if layer.bias is not None:
-        if not set(layer.bias_axes or "") <= set(new) or (layer.bias_axes and not new.endswith(layer.bias_axes)):
-            raise UnsupportedError(f"{where}: bias_axes {layer.bias_axes!r}: only trailing new axes are supported")
-        bias = np.broadcast_to(layer.bias.numpy(), kernel.shape[len(contracted):]).reshape(-1).astype(np.float32)
-    attrs = {"in_hwc": [1, positions, inner], "out_hwc": [1, positions, outer], "kernel": [1, 1],
+        full = np.broadcast_to(layer.bias.numpy(), out_shape)
+        bias = np.transpose(full, [out_axes.index(a) for a in produced]).reshape(n_pos, -1)[0]
+    attrs = {"in_hwc": [1, n_pos, n_grp * n_in], "out_hwc": [1, n_pos, n_grp * n_new], "kernel": [1, 1],
              "strides": [1, 1], "dilation": [1, 1], "pads": [0, 0, 0, 0]}
     from hlsflow.frontend import spatial
 
-    kq = getattr(layer, "kernel_quantizer_internal", None)
-    weight = quantizers.quantized_values(kq, kernel).reshape(1, 1, inner, outer)
-    renamed = _Renamed(layer, name, out_shape)
-    if bias is None:
-        bias = np.zeros(outer, np.float32)
-    return spatial._add_conv(graph, renamed, src, name, attrs, 1, weight, None, (inner, outer),
-                             layer.activation, bias=bias, bq=None)
+    linear = name if produced == out_axes else f"{name}_einsum"
+    out = spatial._add_conv(graph, kf.renamed(layer, linear, [shape[a] for a in produced]), src, linear, attrs,
+                            n_grp, weight, None, (n_in, n_grp * n_new), layer.activation, bias=bias, bq=None)
+    if linear == name:
+        return out
+    graph.add_tensor(name, out_shape)
+    graph.add_node(name, "transpose", [out], [name], {"perm": [produced.index(a) for a in out_axes]})
+    return name
+
+
+def _einsum_axes(layer, rank) -> tuple[list, list, list]:
+    """The axes of an EinsumDense equation (input, kernel, output) without the
+    batch axis: a '...' stands for the input's leading axes."""
+    equation = layer.equation.replace(" ", "")
+    try:
+        operands, out = equation.split("->")
+        x, k = operands.split(",")
+    except ValueError:
+        raise UnsupportedError(f"{_where(layer)}: equation {layer.equation!r} is not of the form 'x,k->y'") from None
+    if x.startswith("...") and out.startswith("..."):
+        lead = [f"_{i}" for i in range(rank - len(x) + 3)]  # names no equation letter has
+        return lead + list(x[3:]), list(k), lead + list(out[3:])
+    if "." in equation or not x or x[0] != out[:1] or x[0] in k:
+        raise UnsupportedError(f"{_where(layer)}: equation {layer.equation!r}: the input and output must start "
+                               "with the batch axis (or '...')")
+    return list(x[1:]), list(k), list(out[1:])
 
 
 def _multi_head_attention(graph, layer, inputs):

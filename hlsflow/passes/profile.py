@@ -67,7 +67,10 @@ def record(model, graph: Graph, samples, names) -> dict:
     `graph` holds the float weights: the IR before assign_types).
     A tensor `<layer>_linear` is that layer's output before its activation;
     `<layer>_depthwise`, a separable convolution's intermediate, is its depthwise
-    convolution alone, computed by TensorFlow from the layer's input."""
+    convolution alone, computed by TensorFlow from the layer's input. The layers
+    of nested models and the steps of an unrolled TimeDistributed are recorded
+    by running their model or layer on the values that reach them."""
+    from hlsflow.frontend.keras import layer_names
     from hlsflow.frontend.tf_setup import import_keras, keras_of
 
     tf, _ = import_keras()
@@ -76,30 +79,86 @@ def record(model, graph: Graph, samples, names) -> dict:
     arrays = [np.asarray(a, np.float32).reshape((len(a),) + tuple(model.inputs[i].shape[1:]))
               for i, a in enumerate(arrays)]
     values = {name: a.astype(np.float64) for name, a in zip(graph.inputs, arrays) if name in names}
-    layers = {layer.name: layer for layer in model.layers}
-    direct = [n for n in names if n not in values and n in layers]
-    before = [n for n in names if n not in values and n not in layers and n.endswith("_linear") and n[:-7] in layers]
-    parts = [n for n in names if n not in values and n not in layers and n.endswith("_depthwise")
-             and hasattr(layers.get(n[:-10]), "pointwise_kernel")]
-    if not direct + before + parts:
-        return values
-    probes = [layers[n].output for n in direct] + [layers[n[:-7]].input for n in before]
-    probes += [layers[n[:-10]].input for n in parts]
-    results = keras.Model(model.inputs, probes).predict(arrays if len(arrays) > 1 else arrays[0], verbose=0,
-                                                       batch_size=1024)
-    results = results if isinstance(results, list) else [results]
-    for name, r in zip(direct, results):
-        values[name] = np.asarray(r, np.float64)
-    for name, x in zip(before, results[len(direct):len(direct) + len(before)]):
-        layer = layers[name[:-7]]
-        activation, layer.activation = layer.activation, keras.activations.linear
-        try:
-            values[name] = np.asarray(layer(x), np.float64)
-        finally:
-            layer.activation = activation
-    for name, x in zip(parts, results[len(direct) + len(before):]):
-        values[name] = _depthwise_part(tf, graph.producer(name), x).reshape((len(x),) + graph.tensors[name].shape)
+    _record(keras, tf, model, arrays, graph, set(names), layer_names(model), values)
     return values
+
+
+def _record(keras, tf, model, arrays, graph, names, ir, values, outputs=False):
+    """Record the named tensors of `model`'s layers (IR names `ir`, {id(layer):
+    name}) on its input `arrays` into `values`; returns its outputs if asked."""
+    from hlsflow.frontend.keras import MODELS, model_calls
+
+    input_names, calls, _ = model_calls(model)
+    layers = {ir[id(layer)]: layer for layer, _ in calls if id(layer) in ir}
+    wanted = [n for n in names if n not in values]
+    direct = [n for n in layers if n in wanted]
+    before = [n for n in layers if f"{n}_linear" in wanted]
+    parts = [n for n in layers if f"{n}_depthwise" in wanted and hasattr(layers[n], "pointwise_kernel")]
+    unrolled = [n for n in layers if f"{n}_t0" in graph.tensors]  # a TimeDistributed unrolled into steps
+    lowered = [n for n in layers if f"{n}_einsum" in graph.tensors]  # an EinsumDense computed in another order
+    nested = [(layer, sources) for layer, sources in calls if type(layer).__name__ in MODELS]
+    models = {layer.name for layer, _ in nested}
+    fed = sorted({s for _, sources in nested for s in sources} - set(input_names) - models)
+    probes = ([layers[n].output for n in direct] + [layers[n].input for n in before + parts + unrolled + lowered]
+              + [model.get_layer(s).output for s in fed] + (list(model.outputs) if outputs else []))
+    results = []
+    if probes:
+        results = keras.Model(model.inputs, probes).predict(arrays if len(arrays) > 1 else arrays[0], verbose=0,
+                                                           batch_size=1024)
+        results = [np.asarray(r, np.float64) for r in (results if isinstance(results, list) else [results])]
+    results = iter(results)
+    for name in direct:
+        values[name] = next(results)
+    for name in before:
+        values[f"{name}_linear"] = _linear(keras, layers[name], next(results))
+    for name in parts:
+        x = next(results)
+        values[f"{name}_depthwise"] = _depthwise_part(tf, graph.producer(f"{name}_depthwise"), x).reshape(
+            (len(x),) + graph.tensors[f"{name}_depthwise"].shape)
+    for name in unrolled:
+        _record_steps(keras, tf, layers[name], name, next(results), graph, names, values)
+    for name in lowered:  # its output before the transpose to Keras's order
+        x, back = next(results), [0] + [int(p) + 1 for p in np.argsort(graph.producer(name).attrs["perm"])]
+        values[f"{name}_einsum"] = np.transpose(np.asarray(layers[name](x.astype(np.float32)), np.float64), back)
+        values[f"{name}_einsum_linear"] = np.transpose(_linear(keras, layers[name], x), back)
+    known = dict(zip(input_names, arrays))
+    known.update((s, next(results)) for s in fed)
+    found = [next(results) for _ in model.outputs] if outputs else None
+    for layer, sources in nested:
+        (known[layer.name],) = _record(keras, tf, layer, [known[s] for s in sources], graph, names, ir, values,
+                                       outputs=True)
+    return found
+
+
+def _record_steps(keras, tf, layer, name, x, graph, names, values):
+    """The tensors of TimeDistributed `layer` unrolled into steps (see
+    hlsflow.frontend.sequence), from its input x: per step t the slice
+    <name>_t<t>, the wrapped layer's or model's tensors <name>_t<t>_<layer>
+    and the step's output <name>_t<t>_stacked."""
+    from hlsflow.frontend.keras import MODELS, layer_names
+
+    inner = layer.layer
+    for t in range(x.shape[1]):
+        step = f"{name}_t{t}"
+        values[step] = x[:, t]
+        if type(inner).__name__ in MODELS:
+            (y,) = _record(keras, tf, inner, [x[:, t].astype(np.float32)], graph, names,
+                           layer_names(inner, f"{step}_"), values, outputs=True)
+        else:
+            y = np.asarray(inner(x[:, t].astype(np.float32)), np.float64)
+            values[f"{step}_{inner.name}"] = y
+            if f"{step}_{inner.name}_linear" in names:
+                values[f"{step}_{inner.name}_linear"] = _linear(keras, inner, x[:, t])
+        values[f"{step}_stacked"] = y[:, None]
+
+
+def _linear(keras, layer, x) -> np.ndarray:
+    """The layer's output on input x before its activation."""
+    activation, layer.activation = layer.activation, keras.activations.linear
+    try:
+        return np.asarray(layer(np.asarray(x, np.float32)), np.float64)
+    finally:
+        layer.activation = activation
 
 
 def _depthwise_part(tf, node, x) -> np.ndarray:

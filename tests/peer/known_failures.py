@@ -182,16 +182,6 @@ KNOWN_FAILURES = {
     ), "new (reuse factor): a reuse factor that does not divide a layer's multiplications (a recurrent "
        "layer's: per kernel block) is refused (hls4ml picks the nearest valid one)"),
     **dict.fromkeys((
-        "keras_nested_model.nested_model-parallel-calibrated",
-        "keras_nested_model.nested_model-parallel-stated",
-        "keras_nested_model.nested_model-stream-calibrated",
-        "keras_nested_model.nested_model-stream-stated",
-        "keras_nested_model.sub_nested_model-parallel-calibrated",
-        "keras_nested_model.sub_nested_model-parallel-stated",
-        "keras_nested_model.sub_nested_model-stream-calibrated",
-        "keras_nested_model.sub_nested_model-stream-stated",
-    ), "new (nested models): a Sequential/Functional model used as a layer is unsupported"),
-    **dict.fromkeys((
         "einsum_dense.einsum_dense[bi,j->bij-bias_i]-parallel-calibrated",
         "einsum_dense.einsum_dense[bi,j->bij-bias_i]-parallel-stated",
         "einsum_dense.einsum_dense[...i,oi->...o-bias_None]-parallel-calibrated",
@@ -211,14 +201,4 @@ KNOWN_FAILURES = {
         "qkeras.qlstm-stream-exact",
     ), "issue 15: QLSTM with float tanh/sigmoid activations (tables): outputs marked inexact, 0 % of samples "
        "bit-exact (within 0.11 % of the range)"),
-    **dict.fromkeys((
-        "time_distributed.time_distributed_layer[h5True]-parallel-calibrated",
-        "time_distributed.time_distributed_layer[h5True]-parallel-stated",
-        "time_distributed.time_distributed_layer[h5False]-parallel-calibrated",
-        "time_distributed.time_distributed_layer[h5False]-parallel-stated",
-        "time_distributed.time_distributed_model[h5True]-parallel-calibrated",
-        "time_distributed.time_distributed_model[h5True]-parallel-stated",
-        "time_distributed.time_distributed_model[h5False]-parallel-calibrated",
-        "time_distributed.time_distributed_model[h5False]-parallel-stated",
-    ), "issue 15: TimeDistributed of a Conv2D or of a Sequential: only Dense and QDense are supported"),
 }
