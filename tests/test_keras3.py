@@ -95,8 +95,28 @@ def separable(k, keras3):
     return k.Model([image, signal], L.Dense(3, name="out")(L.Concatenate(name="concat")([a, b])), name="separable")
 
 
-FAMILIES = {"mlp": mlp, "cnn2d": cnn2d, "cnn1d": cnn1d, "merges": merges, "separable": separable}
-SAVED_AS = {"mlp": ".keras", "cnn2d": ".h5", "cnn1d": ".keras", "merges": None, "separable": ".keras"}  # None: in memory
+def structures(k, keras3):
+    """Nested models (a layer name used twice), TimeDistributed of a convolution
+    and of a Sequential, an EinsumDense with a transposed kernel."""
+    L, _ = _layers(k, keras3)
+    inner = k.Sequential([k.Input((6,), name="inner_in"), L.Dense(5, activation="relu", name="fc"),
+                          L.Dense(4, name="inner_fc")], name="inner")
+    block_in = k.Input((6,), name="block_in")
+    block = k.Model(block_in, L.Dense(3, name="block_fc")(inner(L.Dense(6, name="block_first")(block_in))),
+                    name="block")
+    flat, frames = k.Input((6,), name="flat"), k.Input((3, 5, 5, 2), name="frames")
+    nested = L.Dense(2, name="head")(block(L.Dense(6, name="fc")(flat)))
+    x = L.TimeDistributed(L.Conv2D(3, 2, name="td_conv_inner"), name="td_conv")(frames)
+    x = L.TimeDistributed(k.Sequential([k.Input((4, 4, 3), name="td_in"), L.Conv2D(2, 2, name="td_seq_conv"),
+                                        L.MaxPooling2D(name="td_pool")], name="td_seq"), name="td_seq_wrap")(x)
+    x = L.EinsumDense("...i,oi->...o", output_shape=(5,), name="flipped")(L.Reshape((3, 2), name="rows")(x))
+    return k.Model([flat, frames], [nested, L.Flatten(name="flatten")(x)], name="structures")
+
+
+FAMILIES = {"mlp": mlp, "cnn2d": cnn2d, "cnn1d": cnn1d, "merges": merges, "separable": separable,
+            "structures": structures}
+SAVED_AS = {"mlp": ".keras", "cnn2d": ".h5", "cnn1d": ".keras", "merges": None, "separable": ".keras",
+            "structures": ".keras"}  # None: in memory
 # a float SeparableConv's inner depthwise tensor cannot be calibrated yet (with tf-keras neither):
 # that family is converted with data-free types
 CALIBRATED = {"separable": False}

@@ -121,7 +121,7 @@ def test_unsupported_forms_are_refused(tmp_path):
     cases = [
         (keras.Sequential([L.InputLayer((4,)), L.Embedding(10, 3, mask_zero=True)]), "mask_zero"),
         (keras.Sequential([L.InputLayer((4, 3)), L.LayerNormalization(axis=1)]), "last axis"),
-        (keras.Sequential([L.InputLayer((4, 3)), L.EinsumDense("abc,bd->adc", output_shape=(5, 3))]), "equation"),
+        (keras.Sequential([L.InputLayer((4, 3)), L.EinsumDense("abc,cd->ad", output_shape=(5,))]), "equation"),
         (keras.Sequential([L.InputLayer((4,)), L.Activation("relu"), L.Embedding(10, 3)]), "model input"),
     ]
     for i, (model, message) in enumerate(cases):
@@ -233,3 +233,19 @@ def test_nested_models_time_distributed_and_einsum_forms_are_bit_exact(io_type, 
     assert {"fc", "block_inner_fc", "inner_fc", "block_fc"} <= names  # nested layers, flattened; "fc" twice
     assert all(graph.tensors[t].exact for t in graph.outputs)
     check_outputs_bit_exact(model, project, structure_inputs(model, 500))
+
+
+def test_float_structures_are_calibrated_from_inner_keras_values(tmp_path):
+    """Calibration records Keras's values of the layers inside nested models,
+    of every step of an unrolled TimeDistributed and of an EinsumDense before
+    its transpose; the float outputs then meet the error targets."""
+    model = structure_model(quantized=False)
+    samples = structure_inputs(model, 500)
+    project = hlsflow.convert(model, tmp_path / "prj", samples=samples)
+    assert {"block_inner_fc", "td_conv_t2_td_conv_inner", "td_seq_wrap_t1_td_pool", "per_b_einsum"} <= \
+        {n.name for n in project.graph.nodes}
+    reference = model.predict(project.cast_inputs(samples), verbose=0)
+    for name, got, emulated, want in zip(project.graph.outputs, project.predict(samples), project.emulate(samples),
+                                         reference):
+        assert np.array_equal(got, emulated), name
+        assert np.abs(got - want).max() <= 0.02 * np.ptp(want), name

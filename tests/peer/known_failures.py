@@ -91,6 +91,12 @@ KNOWN_FAILURES = {
         "einsum_dense.einsum_dense[bi,j->bij-bias_None]-parallel-stated",
         "einsum_dense.einsum_dense[bi,j->bij-bias_j]-parallel-stated",
         "einsum_dense.einsum_dense[bi,io->bo-bias_None]-parallel-stated",
+        "einsum_dense.einsum_dense[bi,j->bij-bias_i]-parallel-stated",
+        "einsum_dense.einsum_dense[...i,oi->...o-bias_None]-parallel-stated",
+        "einsum_dense.einsum_dense[...abcd,bcde->...aeb-bias_None]-parallel-stated",
+        "einsum_dense.einsum_dense[...abcd,bcde->...aeb-bias_aeb]-parallel-stated",
+        "einsum_dense.einsum_dense[...abcd,bcde->...aeb-bias_ab]-parallel-stated",
+        "einsum_dense.einsum_dense[...abcd,bcde->...aeb-bias_a]-parallel-stated",
     ), "new (stated types): 32-bit stated types make an exact product or accumulator wider than the 53 bits "
        "the emulator holds (class 6's limit, lifted only for batch normalization)"),
     **dict.fromkeys((
@@ -181,21 +187,6 @@ KNOWN_FAILURES = {
         "dense_unrolled.resource_unrolled_rnn[GRU-rf128]-stream-stated",
     ), "new (reuse factor): a reuse factor that does not divide a layer's multiplications (a recurrent "
        "layer's: per kernel block) is refused (hls4ml picks the nearest valid one)"),
-    **dict.fromkeys((
-        "einsum_dense.einsum_dense[bi,j->bij-bias_i]-parallel-calibrated",
-        "einsum_dense.einsum_dense[bi,j->bij-bias_i]-parallel-stated",
-        "einsum_dense.einsum_dense[...i,oi->...o-bias_None]-parallel-calibrated",
-        "einsum_dense.einsum_dense[...i,oi->...o-bias_None]-parallel-stated",
-        "einsum_dense.einsum_dense[...abcd,bcde->...aeb-bias_None]-parallel-calibrated",
-        "einsum_dense.einsum_dense[...abcd,bcde->...aeb-bias_None]-parallel-stated",
-        "einsum_dense.einsum_dense[...abcd,bcde->...aeb-bias_aeb]-parallel-calibrated",
-        "einsum_dense.einsum_dense[...abcd,bcde->...aeb-bias_aeb]-parallel-stated",
-        "einsum_dense.einsum_dense[...abcd,bcde->...aeb-bias_ab]-parallel-calibrated",
-        "einsum_dense.einsum_dense[...abcd,bcde->...aeb-bias_ab]-parallel-stated",
-        "einsum_dense.einsum_dense[...abcd,bcde->...aeb-bias_a]-parallel-calibrated",
-        "einsum_dense.einsum_dense[...abcd,bcde->...aeb-bias_a]-parallel-stated",
-    ), "issue 15: EinsumDense forms not supported: equations '...i,oi->...o' and '...abcd,bcde->...aeb', "
-       "bias_axes 'i' of 'bi,j->bij' (only sums over the input's last axes, trailing new bias axes)"),
     **dict.fromkeys((
         "qkeras.qlstm-parallel-exact",
         "qkeras.qlstm-stream-exact",
