@@ -118,7 +118,7 @@ def add_model(graph, model, inputs, names) -> list[str]:
         inputs = [_add_input(graph, name, t.shape[1:]) for name, t in zip(input_names, model.inputs)]
     aliases = dict(zip(input_names, inputs))  # Keras layer name -> IR tensor it became
     for layer, sources in calls:
-        src = [aliases[name] for name in sources]
+        src = [aliases.get(name, name) for name in sources]
         if type(layer).__name__ in MODELS:
             outputs = add_model(graph, layer, src, names)
             if len(outputs) != 1:
