@@ -142,25 +142,6 @@ KNOWN_FAILURES = {
     ), "new (stated types): fixed<24,3> for every tensor overflows the sums (outputs up to 27); hls4ml's "
        "granularity='name' config leaves result types 'auto' (grown exactly, up to 59 bits)"),
     **dict.fromkeys((
-        "pooling.pool2d[max-valid]-parallel-calibrated",
-        "pooling.pool2d[max-valid]-parallel-stated",
-        "pooling.pool2d[max-same]-parallel-calibrated",
-        "pooling.pool2d[max-same]-parallel-stated",
-        "pooling.pool2d[avg-valid]-parallel-calibrated",
-        "pooling.pool2d[avg-valid]-parallel-stated",
-        "pooling.pool2d[avg-same]-parallel-calibrated",
-        "pooling.pool2d[avg-same]-parallel-stated",
-        "pooling.pool2d[max-same-strides42]-parallel-calibrated",
-        "pooling.pool2d[max-same-strides42]-parallel-stated",
-        "pooling.pool2d[avg-valid-strides13]-parallel-calibrated",
-        "pooling.pool2d[avg-valid-strides13]-parallel-stated",
-        "pointwiseconv.pointwiseconv2d[same-s1]-parallel-calibrated",
-        "pointwiseconv.pointwiseconv2d[same-s1]-parallel-stated",
-        "pointwiseconv.pointwiseconv2d[valid-s1]-parallel-calibrated",
-        "pointwiseconv.pointwiseconv2d[valid-s1]-parallel-stated",
-    ), "new (architecture): an io_parallel port above the 8192 values an array may be partitioned into "
-       "registers is refused (a 76,880-value input, a 25,088-value output: hls4ml converts them for csim)"),
-    **dict.fromkeys((
         "keras_nested_model.nested_model-parallel-calibrated",
         "keras_nested_model.nested_model-parallel-stated",
         "keras_nested_model.nested_model-stream-calibrated",
