@@ -128,16 +128,6 @@ KNOWN_FAILURES = {
        "keeps the gate sum's 18 integer bits in table_width=16 bits (a step of 4), errors up to 0.97 (atol "
        "0.05)"),
     **dict.fromkeys((
-        "transpose_concat.accuracy-parallel-stated",
-        "transpose_concat.accuracy-stream-stated",
-    ), "new (stated types): the test states a relu's result type (ap_ufixed<17,3>); hlsflow gives a relu its "
-       "input's type and refuses a config for it"),
-    **dict.fromkeys((
-        "embed.embedding_accuracy-parallel-stated",
-        "embed.embedding_accuracy-stream-stated",
-    ), "new (stated types): the test states the Embedding's input type (ap_uint<4>); hlsflow sets that index "
-       "type itself and refuses a config for it"),
-    **dict.fromkeys((
         "stream_clone.multi_clone-stream-stated",
     ), "new (stated types): fixed<24,3> for every tensor overflows the sums (outputs up to 27); hls4ml's "
        "granularity='name' config leaves result types 'auto' (grown exactly, up to 59 bits)"),
