@@ -8,13 +8,6 @@ types), which fails for a reason of its own."""
 
 KNOWN_FAILURES = {
     **dict.fromkeys((
-        "qkeras.accuracy[latency]-parallel-exact",
-        "qkeras.accuracy[latency]-stream-exact",
-        "qkeras.accuracy[resource]-parallel-exact",
-        "qkeras.accuracy[resource]-stream-exact",
-    ), "class 3: calibration target unreachable: the cast float input flips quantized_relu steps (no input "
-       "quantizer)"),
-    **dict.fromkeys((
         "keras_api.depthwise2d-stream-stated",
         "merge.dot[axes1]-parallel-stated",
         "sepconv1d.sepconv1d[same-s1-k2]-parallel-stated",
