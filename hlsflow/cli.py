@@ -40,6 +40,10 @@ def _calibration_line(graph) -> str:
             f"mean width {mean_width(graph):.1f} bits")
     if "softmax_error" in m:
         line += f"; the softmax tables leave a max error of {m['softmax_error']:.2g}"
+    if "input_rounding" in m:
+        chosen = ", ".join(f"{name} {graph.tensors[name].type}" for name in m["input_rounding"])
+        line += (f"; input types chosen on their own rounding and the argmax agreement ({chosen}): the outputs are "
+                 f"exact from the cast inputs (quantizers downstream)")
     return line
 
 

@@ -151,7 +151,7 @@ def convert(model, output_dir, backend: str = "vitis", io_type: str = "io_parall
 def typed_graph(model, samples=None, config=None, weights=None, error_target=None, input_range=None):
     """(Keras model, IR after every pass), calibrated on `samples` when given."""
     from hlsflow.frontend.keras import load_model, to_graph
-    from hlsflow.passes import profile, run_passes
+    from hlsflow.passes import hardware, profile, run_passes
 
     config = dict((load_json(config, "--config") if isinstance(config, (str, Path)) else config) or {})
     if error_target is not None:
@@ -168,6 +168,7 @@ def typed_graph(model, samples=None, config=None, weights=None, error_target=Non
         with step(f"calibrating types on {len(samples[0])} samples"):
             config, summary = profile.calibrate(model, original, samples, config)
     graph = run_passes(original, config)
+    hardware.warn_replaced(graph)
     if summary:
         graph.meta["profile"] = summary
     if samples is None and not config.get("layers") and config.get("default_precision") is None:

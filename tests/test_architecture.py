@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import hlsflow
-from conftest import check_bit_exact, example_model, jet_tagger_mlp, make_csim, stress_inputs
+from conftest import check_bit_exact, check_outputs_bit_exact, example_model, jet_tagger_mlp, make_csim, stress_inputs
 from cppscan import Design
 from hlsflow.backend import dataflow
 from hlsflow.backend.report import bram18k, estimate, format_report
@@ -126,6 +126,21 @@ def test_mnist_cnn_partitions_stay_within_the_limit(io_type, tmp_path):
     _, partitions = Design(project.directory).walk()
     assert partitions and max(p[2] for p in partitions) <= PARTITION_LIMIT, max(partitions, key=lambda p: p[2])
     assert "does not fit" not in format_report(estimate(project.graph, 5.0))
+
+
+def test_io_parallel_port_above_the_limit_converts_with_a_warning(tmp_path):
+    """An io_parallel port is the user's interface, one register per value at any
+    size (hls4ml converts these too): a port above the partition limit is the
+    lint's partition-limit warning on convert, naming io_stream, and csim is bit-exact."""
+    import tf_keras as keras
+    from qkeras import QActivation, quantized_bits
+
+    shape = (64, 66, 2)  # 8,448 input values
+    x = keras.layers.Input(shape)
+    model = keras.Model(x, keras.layers.MaxPooling2D(2, name="pool")(QActivation(quantized_bits(8, 2), name="q")(x)))
+    with pytest.warns(UserWarning, match=r"partition-limit.*\(8448 elements\) completely partitioned.*io_stream"):
+        project = hlsflow.convert(model, tmp_path / "p")
+    check_outputs_bit_exact(model, project, stress_inputs(np.random.default_rng(2), 20, shape, 4))
 
 
 def test_folded_cnn_io_parallel(cnn, folded_parallel):

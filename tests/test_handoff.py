@@ -33,9 +33,21 @@ def test_resource_strategy_is_bit_exact(model, tmp_path):
     assert np.array_equal(logits, keras_logits(model, [project.cast_inputs(x).astype(np.float32)]))
 
 
-def test_reuse_factor_must_divide_the_work(model, tmp_path):
-    with pytest.raises(OptionError, match=r"'fc1': reuse factor 7 does not divide its 1024 .*valid: 1, 2, 4, 8"):
-        hlsflow.convert(model, tmp_path / "bad", config={"layers": {"fc1": {"reuse_factor": 7}}})
+def test_reuse_factor_that_does_not_divide_the_work_is_replaced(model, tmp_path):
+    """Like hls4ml: the nearest divisor of the layer's multiplications (the
+    smaller of two equally near), with a warning; the report and the C++ use it."""
+    with pytest.warns(UserWarning, match=r"^layer 'fc1': reuse factor 7 does not divide its 1024 multiplications; "
+                                         r"using 8, the nearest that does$"):
+        project = hlsflow.convert(model, tmp_path / "rf7", config={"layers": {"fc1": {"reuse_factor": 7}}})
+    assert project.graph.node("fc1").attrs["reuse_factor"] == 8
+    assert next(r for r in estimate(project.graph, 5.0)["rows"] if r["layer"] == "fc1")["reuse"] == 8
+    assert "static const int reuse = 8;" in (project.directory / "firmware" / "parameters.h").read_text()
+    with pytest.warns(UserWarning, match="reuse factor 3 does not divide its 1024 multiplications; using 2,"):
+        graph = hlsflow.project.typed_graph(model, config={"layers": {"fc1": {"reuse_factor": 3}}})[1]
+    assert graph.node("fc1").attrs["reuse_factor"] == 2  # 2 and 4 are equally near: the smaller
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(OptionError, match=rf"'fc1': reuse factor {bad!r} must be a positive integer"):
+            hlsflow.convert(model, tmp_path / "bad", config={"layers": {"fc1": {"reuse_factor": bad}}})
     assert not (tmp_path / "bad").exists()
 
 

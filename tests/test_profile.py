@@ -233,3 +233,31 @@ def test_separable_conv_calibrates(rank, tmp_path):
     assert np.abs(project.emulate(x) - reference).max() <= 0.0025 * np.ptp(reference)
     lines, ok = project.csim(progress=False)
     assert ok, lines
+
+
+def test_float_input_of_a_quantized_model_is_a_precision_choice():
+    """A QKeras model without an input quantizer: its outputs are exact from the
+    cast input (Keras on it is their bit-exact reference), and a quantizer's step
+    turns any rounding of the input into a whole step for samples near it, so no
+    input width meets the error target at the outputs. The input's type meets it
+    on its own rounding, with the argmax agreement with Keras on the float
+    samples; a float model that cannot meet its target still stops."""
+    from conftest import jet_tagger_mlp
+    from hlsflow.fixed import quantize
+    from hlsflow.project import typed_graph
+
+    model = jet_tagger_mlp()
+    x = np.random.default_rng(4).normal(0, 4, (3000, 16)).astype(np.float32)
+    graph = typed_graph(model, x)[1]
+    summary, t = graph.meta["profile"], graph.tensors["inputs"].type
+    assert summary["input_rounding"] == ["inputs"] and summary["argmax_agreement"] >= 0.999
+    cast = quantize(x.astype(np.float64), t)
+    assert np.abs(cast - x).max() <= 0.0025 * np.ptp(x)
+    agree = np.mean(model.predict(cast.astype(np.float32), verbose=0).argmax(1) == model.predict(x, verbose=0).argmax(1))
+    assert agree >= 0.999, (t, agree)
+
+    import tf_keras as keras
+
+    float_model = keras.Sequential([keras.layers.InputLayer((16,)), keras.layers.Dense(4)])
+    with pytest.raises(OptionError, match=r"error target 1e-09 .* not reached even with 24-bit types"):
+        typed_graph(float_model, x, error_target=1e-9)

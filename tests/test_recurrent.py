@@ -132,8 +132,10 @@ def test_reuse_factor_and_unrolled_time_give_the_same_bits(tmp_path):
     lstm, gru = (project.graph.node(n) for n in ("lstm", "gru"))
     assert (lstm.attrs["reuse_factor"], lstm.attrs["unroll_time"], gru.attrs["reuse_factor"]) == (3, True, 9)
     check_outputs_bit_exact(model, project, stress_inputs(np.random.default_rng(4), 500, (5, 3), 4))
-    with pytest.raises(OptionError, match="reuse factor 4 does not divide"):
-        hlsflow.convert(model, tmp_path / "bad", config={"layers": {"gru": {"reuse_factor": 4}}})
+    with pytest.warns(UserWarning, match="'gru': reuse factor 4 does not divide its 18 multiplications per kernel "
+                                         "block; using 3"):
+        graph = hlsflow.project.typed_graph(model, config={"layers": {"gru": {"reuse_factor": 4}}})[1]
+    assert graph.node("gru").attrs["reuse_factor"] == 3
 
 
 def test_report_counts_both_kernels_over_the_steps(zoo_project):

@@ -55,7 +55,7 @@ def test_bad_model_files(capsys, tmp_path, content, expected):
     (["--io", "serial"], "--io"),
     (["--part", "not a part; rm -rf /"], "--part"),
     (["--clock-period", "-3"], "--clock-period"),
-    (["--reuse-factor", "3"], "reuse factor 3 does not divide"),
+    (["--reuse-factor", "-3"], "reuse factor -3 must be a positive integer"),
     (["--reuse-factor", "0"], "reuse factor 0 must be a positive integer"),
     (["--strategy", "fastest"], "--strategy"),
 ])

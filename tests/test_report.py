@@ -95,12 +95,14 @@ def test_reuse_factor_and_strategy_apply_to_convolutions():
     node = _graph(model, {"reuse_factor": 4}).node("c")
     assert node.attrs["reuse_factor"] == 4 and node.attrs["strategy"] == "resource"
     assert _graph(model, {"layers": {"c": {"strategy": "resource"}}}).node("c").attrs["reuse_factor"] == 1
-    with pytest.raises(OptionError, match=r"^layer 'c': reuse factor 5 does not divide its 72 kernel "
-                                          r"multiplications per output pixel \(valid: 1, 2, 3, 4, 6, 8, 9, 12"):
-        _graph(model, {"layers": {"c": {"reuse_factor": 5}}})
+    # one that does not divide them: the nearest that does (4 and 6 are equally near 5: the smaller)
+    graph = _graph(model, {"layers": {"c": {"reuse_factor": 5}}})
+    assert graph.node("c").attrs["reuse_factor"] == 4
+    assert graph.meta["reuse_replaced"] == [("c", 5, 4, "its 72 kernel multiplications per output pixel")]
     depthwise = _conv_model("depthwise", quantized_bits(8, 0, alpha=1))  # 9 taps, 1 filter per group
-    with pytest.raises(OptionError, match="9 kernel multiplications per output pixel and group"):
-        _graph(depthwise, {"reuse_factor": 2})
+    graph = _graph(depthwise, {"reuse_factor": 7})
+    assert graph.node("c").attrs["reuse_factor"] == 9
+    assert graph.meta["reuse_replaced"] == [("c", 7, 9, "its 9 kernel multiplications per output pixel and group")]
 
 
 def test_parallelization_factor_rules():

@@ -90,3 +90,37 @@ def test_quantizer_types_never_change_and_exact_values_stay_exact(tmp_path):
     check_outputs_bit_exact(model, project, np.random.default_rng(1).uniform(-4, 4, (500, 6)).astype(np.float32))
     narrow = hlsflow.convert(model, tmp_path / "n", config={"default_precision": "ap_fixed<6,3>"})
     assert narrow.graph.tensors["d2"].type == FixedType(6, 3) and not narrow.graph.tensors["d2"].exact
+
+
+def test_relu_result_and_embedding_index_types_can_be_stated(tmp_path):
+    """Types hlsflow derives itself that hls4ml configs state: a relu's result
+    (a cast, exact where the type holds every max(x, 0)) and an Embedding's
+    index input (an unsigned integer type holding every index, else an error)."""
+    import tf_keras as keras
+
+    from hlsflow.errors import OptionError
+    from hlsflow.project import typed_graph
+
+    keras.utils.set_random_seed(0)
+    tokens = keras.layers.Input((4,), name="tokens")
+    emb = keras.layers.Embedding(20, 3, name="emb")(tokens)
+    model = keras.Model(tokens, keras.layers.Activation("relu", name="relu")(emb))
+    table = model.get_layer("emb").embeddings
+    table.assign(np.round(np.random.default_rng(0).uniform(-1.5, 1.5, table.shape) * 64) / 64)  # exact at <12,4>
+    config = {"default_precision": "ap_fixed<12,4>",
+              "layers": {"tokens": {"output_type": "ap_uint<5>"}, "relu": {"output_type": "ap_ufixed<8,1>"}}}
+    project = hlsflow.convert(model, tmp_path / "prj", config=config)
+    g = project.graph
+    assert g.tensors["tokens"].type == FixedType.parse("ap_uint<5>") == g.node("emb").attrs["index_type"]
+    assert g.tensors["emb"].type == FixedType(12, 4) and g.tensors["emb"].exact
+    assert g.tensors["relu"].type == FixedType(8, 1, False) and not g.tensors["relu"].exact
+    x = np.random.default_rng(1).integers(0, 20, (200, 4)).astype(np.float32)
+    predicted = project.predict(x)
+    assert np.array_equal(predicted, project.emulate(x))
+    reference = model.predict(x, verbose=0)
+    assert np.abs(predicted - reference).max() < 2 ** -7  # the relu's truncation
+    wide = {"default_precision": "ap_fixed<12,4>", "layers": {"relu": {"output_type": "ap_fixed<16,6>"}}}
+    assert typed_graph(model, config=wide)[1].tensors["relu"].exact  # holds every result: exact
+    with pytest.raises(OptionError, match=r"^config layers.tokens.output_type: ap_uint<4> does not hold every index "
+                                          r"0..19 of its Embedding's table; an unsigned integer type of at least 5"):
+        typed_graph(model, config={"layers": {"tokens": {"output_type": "ap_uint<4>"}}})

@@ -173,8 +173,9 @@ def test_killed_worker_is_recorded_and_resume_completes_it(data, ray_cluster, tm
 
     monkeypatch.setattr(runner, "CHUNK_ROWS", 128)  # the 400 rows reach the workers in 4 chunks
     out = tmp_path / "sweep"
-    space = {"weight_bits": [3, 8], "reuse_factor": [1, 7]}  # 7 divides no layer's multiplications: 2 points fail
-    target = point_key({"weight_bits": 3, "reuse_factor": 1})
+    # a misspelled layer (fc9): the 2 points that set its knob fail
+    space = {"weight_bits": [3, 8], "layers": {"fc9": {"reuse_factor": [None, 2]}}}
+    target = point_key({"weight_bits": 3, "fc9.reuse_factor": None})
     options = dict(calibration=data["calibration"], spot_check=16, cpus=2, progress=False)
     watcher, killer = _kill_when_running(out, target)
     first = hlsflow.sweep(data["path"], data["x"], data["y"], space, out, **options)
@@ -185,11 +186,11 @@ def test_killed_worker_is_recorded_and_resume_completes_it(data, ray_cluster, tm
     assert by_key[target]["status"] == "failed"
     assert by_key[target]["error"].startswith(f"worker died (pid {killer['pid']} on ")
     for r in first.records:
-        if r["reuse_factor"] == 7:
+        if r["fc9.reuse_factor"] == 2:
             assert r["status"] == "failed" and "\n" not in r["error"]
-            assert "reuse factor 7 does not divide its" in r["error"]
+            assert "layers.fc9: no such layer" in r["error"]
     ok = [r for r in first.records if r["status"] == "ok"]
-    assert [(r["weight_bits"], r["reuse_factor"]) for r in ok] == [(8, 1)]
+    assert [(r["weight_bits"], r["fc9.reuse_factor"]) for r in ok] == [(8, None)]
     assert not (out / "running.json").exists()
     assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
     assert len((out / "points.csv").read_text().splitlines()) == 5

@@ -8,7 +8,9 @@ output pixel of a convolution) with the weights, giving every output value.
 - Resource strategy: the weights sit in a ROM read one word per clock, and each
   of the kernel's multipliers is reused `reuse_factor` times: `reuse_factor`
   clocks per input vector. The reuse factor must divide the kernel's products
-  per group (`fold` splits it over the inputs and the outputs).
+  per group (`fold` splits it over the inputs and the outputs); one that does
+  not is replaced by the nearest that does (the smaller of two equally near,
+  as hls4ml does), with a warning.
 
 A convolution or pooling layer (io_parallel) computes `parallelization_factor`
 output pixels at once, one output row at a time; a factor of at least the
@@ -20,6 +22,7 @@ recurrent kernel, one cell reused on every time step (`unroll_time` builds one
 cell per step instead).
 """
 import math
+import warnings
 
 import numpy as np
 
@@ -108,18 +111,26 @@ def valid_reuse_factors(count: int) -> list[int]:
     return [r for r in range(1, count + 1) if count % r == 0]
 
 
+def nearest_reuse_factor(count: int, asked: int) -> int:
+    """The divisor of `count` nearest to `asked`; the smaller of two equally near."""
+    return min(valid_reuse_factors(count), key=lambda r: (abs(r - asked), r))
+
+
 def assign_hardware(graph: Graph, config) -> Graph:
     """Record strategy and reuse factor on every weighted node, and the
-    parallelization factor on every conv/pool node, validated."""
+    parallelization factor on every conv/pool node, validated. Reuse factors
+    replaced by a valid one go to graph.meta["reuse_replaced"] as
+    (layer, asked, used, what it must divide) for `warn_replaced`."""
     layers = config.get("layers", {})
+    graph.meta["reuse_replaced"] = []
     for node in graph.nodes:
         own = layers.get(node.name, {})
         if node.op in ("dense", "conv"):
             groups, inputs, outputs = kernel_shape(node)
-            _reuse(node, own, config, inputs * outputs, "multiplications" if node.op == "dense" else
+            _reuse(graph, node, own, config, inputs * outputs, "multiplications" if node.op == "dense" else
                    "kernel multiplications per output pixel" + (" and group" if groups > 1 else ""))
         if node.op == "recurrent":
-            _reuse(node, own, config, cell_reuse_unit(graph, node), "multiplications per kernel block")
+            _reuse(graph, node, own, config, cell_reuse_unit(graph, node), "multiplications per kernel block")
             unroll = own.get("unroll_time", False)
             if not isinstance(unroll, bool):
                 raise OptionError(f"layer {node.name!r}: unroll_time {unroll!r} must be true or false")
@@ -129,8 +140,8 @@ def assign_hardware(graph: Graph, config) -> Graph:
     return graph
 
 
-def _reuse(node, own: dict, config, count: int, what: str) -> None:
-    """Validate and record a node's strategy and reuse factor (which must divide `count` `what`)."""
+def _reuse(graph: Graph, node, own: dict, config, count: int, what: str) -> None:
+    """Validate and record a node's strategy and reuse factor: the nearest divisor of its `count` `what`."""
     strategy = own.get("strategy", config["strategy"])
     reuse = own.get("reuse_factor", config["reuse_factor"])
     where = f"layer {node.name!r}" if "reuse_factor" in own or "strategy" in own else "--reuse-factor/--strategy"
@@ -141,12 +152,18 @@ def _reuse(node, own: dict, config, count: int, what: str) -> None:
     if strategy == "latency" and reuse != 1:
         strategy = "resource"
     if count % reuse:
-        choices = valid_reuse_factors(count)
-        shown = ", ".join(map(str, choices[:12])) + (", ..." if len(choices) > 12 else "")
-        raise OptionError(f"layer {node.name!r}: reuse factor {reuse} does not divide its {count} {what} "
-                          f"(valid: {shown})")
+        used = nearest_reuse_factor(count, reuse)
+        graph.meta["reuse_replaced"].append((node.name, reuse, used, f"its {count} {what}"))
+        reuse = used
     node.attrs["strategy"] = strategy
     node.attrs["reuse_factor"] = reuse
+
+
+def warn_replaced(graph: Graph) -> None:
+    """One warning per layer whose reuse factor `assign_hardware` replaced."""
+    for name, asked, used, what in graph.meta.get("reuse_replaced", []):
+        warnings.warn(f"layer {name!r}: reuse factor {asked} does not divide {what}; using {used}, "
+                      f"the nearest that does", stacklevel=5)  # the caller of hlsflow.convert
 
 
 def _parallelization(node, own: dict, config) -> int:

@@ -491,6 +491,17 @@ def _same_as_input(graph: Graph, node, config):
     y.exact = x.exact
 
 
+def _relu(graph: Graph, node, config):
+    """max(x, 0) on the input's type, or cast to a type config["layers"] chooses
+    (as hls4ml configs state one); exact where that type holds every result."""
+    (x,), (y,) = graph.input_tensors(node), graph.output_tensors(node)
+    chosen = chosen_type(config, node.name, "output_type") if y.type == FLOAT else None  # else a fused quantizer's
+    _same_as_input(graph, node, config)
+    if chosen is not None:
+        results = type_for_interval(0.0, max(x.type.max_value, 0.0), x.type.fractional)
+        y.type, y.exact = chosen, x.exact and _holds(chosen, results)
+
+
 def _dot(graph: Graph, node, config):
     """Keras Dot: sums of K products, exact (the accumulator holds every partial
     sum), like Dense: Keras's float32 sum is exact while it fits 24 bits."""
@@ -560,7 +571,7 @@ TYPE_RULES = {
     "pad": _same_as_input,
     "upsample": _same_as_input,
     "transpose": _same_as_input,
-    "relu": _same_as_input,
+    "relu": _relu,
     "reshape": _same_as_input,
     "quantize": _same_as_input,
     "softmax": _softmax,
@@ -575,6 +586,8 @@ def assign_types(graph: Graph, config) -> Graph:
         if t.type == FLOAT:
             t.type = chosen_type(config, name, "output_type") or _input_type(config)
             _record_choice(graph, name, "output_type")
+        elif name in graph.meta.get("index_inputs", {}) and chosen_type(config, name, "output_type"):
+            t.type = sequence.stated_index_type(graph, name, chosen_type(config, name, "output_type"))
         elif chosen_type(config, name, "output_type"):
             raise OptionError(f"config layers.{name}.output_type: set by a QKeras quantizer, which hlsflow never changes")
     for node in graph.nodes:
@@ -582,7 +595,7 @@ def assign_types(graph: Graph, config) -> Graph:
         TYPE_RULES[node.op](graph, node, config)
         chosen = chosen_type(config, node.name, "output_type")
         if node.op == "softmax" or not free or not _computes(graph, node) or node.attrs.get("between_quantizers"):
-            if chosen and node.op != "softmax":
+            if chosen and node.op != "softmax" and not (node.op == "relu" and free):  # _relu applied it
                 raise OptionError(f"config layers.{node.name}.output_type: its type is set by a QKeras quantizer "
                                   "or its input's type, which hlsflow never changes")
             continue
@@ -595,7 +608,7 @@ def assign_types(graph: Graph, config) -> Graph:
 
 def _computes(graph: Graph, node) -> bool:
     """Whether a node computes new values (its output type is a choice), unlike relu/reshape."""
-    return TYPE_RULES[node.op] not in (_same_as_input, _threshold)
+    return TYPE_RULES[node.op] not in (_same_as_input, _relu, _threshold)
 
 
 def _check_layer_names(graph: Graph, config) -> None:

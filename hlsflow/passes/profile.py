@@ -5,7 +5,17 @@ type hlsflow chooses (inputs of float models, float layer outputs, float
 weights and biases, the softmax tables) is a knob: its integer bits cover the
 observed range (the `percentile` of |values|, times `margin`), its fractional
 bits come from a search on the emulator against Keras: first one width for all
-knobs, then each knob as narrow as the error target still allows. The result
+knobs, then each knob as narrow as the error target still allows.
+
+When the outputs are exact functions of the cast inputs (a QKeras model
+without an input quantizer: Keras on the cast inputs is their bit-exact
+reference), the input's type is a precision choice, and the max-error target
+at the outputs cannot apply: a quantizer's step turns any rounding of the
+input into a whole step for the samples near it. The target then applies
+where rounding is continuous -- the input's own rounding (error / its range),
+and a final softmax against the exact softmax of the emulated logits -- and
+the argmax agreement with Keras on the float samples is measured at the
+outputs as for float models. The result
 is config["layers"], the JSON `hlsflow config` writes and `--config` reads;
 the user's entries win. Accumulators keep their interval-analysis widths and
 types QKeras quantizers set are never touched.
@@ -214,12 +224,19 @@ def _softmax_knob(graph, node, key, values, options) -> Knob:
 class Search:
     """Emulator-against-Keras trials of candidate knob settings."""
 
-    def __init__(self, original: Graph, config: dict, samples, reference: dict, options: dict):
+    def __init__(self, original: Graph, config: dict, samples, reference: dict, options: dict,
+                 argmax: tuple[str, np.ndarray] | None = None, softmax: tuple[str, str] | None = None):
+        """Errors are measured on the tensors of `reference` (Keras's values), argmax
+        agreement on `argmax` (tensor, Keras's values; default: the first of
+        reference); with `softmax` (logits, probabilities), the probabilities'
+        error is against the exact softmax of the emulated logits."""
         from hlsflow.passes import run_passes
 
         self.run_passes = run_passes
         self.original, self.config, self.samples = original, config, samples
         self.reference, self.options = reference, options
+        self.argmax = argmax or next(iter(reference.items()))
+        self.softmax = softmax
         self.spans = {t: float(np.ptp(r)) or 1.0 for t, r in reference.items()}
         self.argmax_target = options["argmax_target"]
         self.trials = 0
@@ -233,12 +250,16 @@ class Search:
         return self.run_passes(copy.deepcopy(self.original), {**self.config, "layers": layers})
 
     def measure(self, graph: Graph) -> tuple[dict, float]:
-        """Max |error| / range of each checked tensor, and argmax agreement of the first."""
-        got = emulate(graph, self.samples, tensors=list(self.reference))
-        errors = {t: float(np.abs(got[t] - r).max()) / self.spans[t] for t, r in self.reference.items()}
-        first = next(iter(self.reference))
+        """Max |error| / range of each checked tensor, and the argmax agreement."""
+        first, keras = self.argmax
+        got = emulate(graph, self.samples, tensors=list(dict.fromkeys([*self.reference, first, *(self.softmax or ())])))
+        reference = dict(self.reference)
+        if self.softmax:
+            logits, probabilities = self.softmax
+            reference[probabilities] = exact_softmax(got[logits])
+        errors = {t: float(np.abs(got[t] - r).max()) / self.spans[t] for t, r in reference.items()}
         n = len(got[first])
-        agree = float(np.mean(got[first].reshape(n, -1).argmax(1) == self.reference[first].reshape(n, -1).argmax(1)))
+        agree = float(np.mean(got[first].reshape(n, -1).argmax(1) == keras.reshape(n, -1).argmax(1)))
         return errors, agree
 
     def meets(self, chosen: list[Knob]) -> bool:
@@ -323,7 +344,17 @@ def calibrate(model, original: Graph, samples, config=None) -> tuple[dict, dict]
     found = knobs(base, folded, values, options)
     if not found:
         return config, {}
-    trial = Search(original, config, samples, {t: values[t] for t in checked}, options)
+    inputs = [k.layer for k in found if k.layer in base.inputs]
+    stepped = bool(inputs) and all(base.tensors[t].exact for t in checked if last is None or t != last.outputs[0])
+    if stepped:  # quantizers downstream of float inputs: see the module's docstring
+        reference = {name: values[name] for name in inputs}
+        softmax = None
+        if last is not None and last.op == "softmax" and last.outputs[0] in checked:
+            softmax = (last.inputs[0], last.outputs[0])
+            reference[last.outputs[0]] = values[last.outputs[0]]
+        trial = Search(original, config, samples, reference, options, (checked[0], values[checked[0]]), softmax)
+    else:
+        trial = Search(original, config, samples, {t: values[t] for t in checked}, options)
     search(found, trial)
     graph = trial.typed(found)
     errors, agree = trial.measure(graph)
@@ -335,6 +366,8 @@ def calibrate(model, original: Graph, samples, config=None) -> tuple[dict, dict]
     summary = {"samples": int(len(values[base.inputs[0]])), "error_target": options["error_target"],
                "max_error": errors, "argmax_agreement": agree, "argmax_target": trial.argmax_target,
                "trials": trial.trials}
+    if stepped:
+        summary["input_rounding"] = inputs  # the error measured on the inputs' rounding, not at the outputs
     if last is not None and last.op == "softmax":
         summary["softmax_error"] = softmax_error(graph, samples)
     return {**config, "layers": layers}, summary
@@ -344,9 +377,13 @@ def softmax_error(graph: Graph, samples) -> float:
     """Max |fixed-point softmax - exact softmax of the same fixed-point logits| on the samples."""
     last = graph.nodes[-1]
     got = emulate(graph, samples, tensors=[last.inputs[0], last.outputs[0]])
-    logits = got[last.inputs[0]]
+    return float(np.abs(got[last.outputs[0]] - exact_softmax(got[last.inputs[0]])).max())
+
+
+def exact_softmax(logits: np.ndarray) -> np.ndarray:
+    """The softmax over the last axis, in float64."""
     e = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return float(np.abs(got[last.outputs[0]] - e / e.sum(axis=-1, keepdims=True)).max())
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def default_config(graph: Graph) -> dict:

@@ -342,12 +342,12 @@ def capped(span: Span, exact: bool, config) -> tuple[FixedType, bool]:
 
 
 def embedding(graph: Graph, node, config):
-    """A row of the table per index: the table has the output's type, chosen
-    (config output_type, like a table's), else the table's exact type when it
-    fits weight_width bits, else the values rounded to that width."""
+    """A row of the table per index: the table has the output's type, stated
+    (config output_type, like a table's, or default_precision), else the table's
+    exact type when it fits weight_width bits, else the values rounded to that width."""
     (y,) = graph.output_tensors(node)
     values = node.params["weight"]
-    t = pr.chosen_type(config, node.name, "output_type")
+    t = pr.stated_type(config, node.name, "output_type")
     if t is None:
         try:
             t = pr.exact_type(values)
@@ -358,6 +358,21 @@ def embedding(graph: Graph, node, config):
     exact = pr._round_params(node, "weight", t)
     node.attrs.update(weight_type=t, rows=int(values.shape[0]))
     y.type, y.exact = t, exact
+
+
+def stated_index_type(graph: Graph, name: str, stated: FixedType) -> FixedType:
+    """The type config states for an Embedding's index input `name` (as hls4ml
+    configs do) in place of hlsflow's own: an unsigned integer type holding every
+    index of the table, else an error."""
+    rows = graph.meta["index_inputs"][name]
+    if stated.signed or stated.fractional != 0 or stated.max_value < rows - 1:
+        bits = max(1, int(np.ceil(np.log2(rows))))
+        raise OptionError(f"config layers.{name}.output_type: {stated} does not hold every index 0..{rows - 1} of "
+                          f"its Embedding's table; an unsigned integer type of at least {bits} bits does "
+                          f"(e.g. ap_uint<{bits}>)")
+    for node in graph.consumers(name):
+        node.attrs["index_type"] = stated
+    return stated
 
 
 def layernorm(graph: Graph, node, config):
