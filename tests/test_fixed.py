@@ -490,3 +490,29 @@ def test_wide_values_match_ap_fixed(wide_reference):
         if ref != want:
             mismatches.append(f"{text}: ap_fixed {ref}, hlsflow {want}")
     assert not mismatches, f"{len(mismatches)}/{len(lines)} mismatches:\n" + "\n".join(mismatches[:20])
+
+
+def test_int64_mantissas_cast_like_python_ints():
+    """cast_mantissas on int64 (the emulator's 54..62-bit sums, within
+    exact_dtype's bounds) equals the Python-int path that
+    test_wide_values_match_ap_fixed checks against ap_fixed."""
+    rnd = random.Random(FUZZ_SEED)
+    checked = 0
+    for q in ROUNDING_MODES:
+        for o in OVERFLOW_MODES:
+            for _ in range(6):
+                value = FixedType(rnd.randint(54, 62), rnd.randint(-10, 40), rnd.random() < 0.8)
+                t = FixedType(rnd.randint(2, 53), rnd.randint(-8, 30), rnd.random() < 0.6, q, o)
+                if fixed.exact_dtype(value, t) is not np.int64:
+                    continue
+                lo, hi = _raw_bounds(value)
+                ks = [lo, hi, 0, 1, -1] + [rnd.randint(lo, hi) for _ in range(200)]
+                ks += [k >> rnd.randint(0, value.width) for k in ks]  # small values
+                shift = value.fractional - t.fractional
+                if shift > 0:  # ties
+                    ks += [k for m in range(-3, 4) if lo <= (k := (m << shift) + (1 << (shift - 1))) <= hi]
+                wide = fixed.cast_mantissas(np.array(ks, dtype=object), value.fractional, t)
+                narrow = fixed.cast_mantissas(np.array(ks, dtype=np.int64), value.fractional, t)
+                assert narrow.dtype == np.int64 and [int(v) for v in narrow] == list(wide), (value, t)
+                checked += 1
+    assert checked >= 40
