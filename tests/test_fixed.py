@@ -476,7 +476,8 @@ def test_wide_values_match_ap_fixed(wide_reference):
     for index, (x, w, b, t, relu) in enumerate(affine, len(casts)):
         ks = np.array([[_random_mantissa(v, rnd) for v in (x, w, b)] for _ in range(40)], dtype=object)
         values = [np.ldexp(ks[:, j].astype(np.float64), -v.fractional) for j, v in enumerate((x, w, b))]
-        got = quantize_affine_exact(ks[:, 0] * ks[:, 1], x.fractional + w.fractional, t, (values[2], b), relu=relu)
+        product = ks[:, 0] * ks[:, 1]
+        got = quantize_affine_exact(product, x.fractional + w.fractional, t, (values[2], b), relu=relu)
         assert all(v.bit_length() <= 53 or v == 0 for v in ks.ravel())  # exact as float64
         lines += [f"{index} {' '.join(str(int(k) % 2**64) for k in row)}" for row in ks]
         expected += [int(v) for v in np.ldexp(got, t.fractional)]

@@ -304,8 +304,8 @@ def _check_width(node, *types):
 def _check_tensor_widths(graph: Graph) -> None:
     """Tensors and parameters hold at most FLOAT_LIMIT bits (sums and products may be wider)."""
     named = [(f"tensor {name!r}", t.type) for name, t in graph.tensors.items()]
-    named += [(f"layer {n.name!r}'s {key[:-5]}s", n.attrs[key]) for n in graph.nodes for key in ("weight_type", "bias_type")
-              if key in n.attrs]
+    named += [(f"layer {n.name!r}'s {key[:-5]}s", n.attrs[key]) for n in graph.nodes
+              for key in ("weight_type", "bias_type") if key in n.attrs]
     for what, t in named:
         if t.width > FLOAT_LIMIT:
             raise OptionError(f"{what}: type {t} is {t.width} bits wide; hlsflow holds tensors and parameters of "
