@@ -1,13 +1,15 @@
-"""Numpy executor of the IR, bit-exact with the generated C++ (float64 holds
-every value exactly, as no tensor is wider than 53 bits; a scale-shift's wider
-x * w + b is computed on integer mantissas)."""
+"""Numpy executor of the IR, bit-exact with the generated C++. Tensors are
+float64 arrays, exact as no tensor is wider than 53 bits; an op whose sums or
+products are wider computes on integer mantissas (int64 or Python ints, as
+fixed.exact_dtype chooses), with the same code as on float64."""
 from functools import lru_cache
 
 import numpy as np
 
 from hlsflow.attention import emulate_attention
 from hlsflow.cells import emulate_recurrent
-from hlsflow.fixed import quantize, quantize_affine, quantize_affine_exact, quantize_raw
+from hlsflow.fixed import (FixedType, cast_mantissas, exact_dtype, mantissas, quantize, quantize_affine,
+                           quantize_affine_exact, quantize_raw)
 from hlsflow.ir import Graph
 from hlsflow.layernorm import emulate_layernorm
 from hlsflow.passes.precision import pool_counts
@@ -67,16 +69,50 @@ def _run(graph: Graph, cast: list, wanted: list) -> dict:
     return {t: values[t] for t in wanted}
 
 
+def _domain(values, frac: int, dtype):
+    """Values on the grid 2**-frac as an op computes them in dtype (exact_dtype):
+    themselves (float64), else their integer mantissas at frac."""
+    return values if dtype == np.float64 else mantissas(values, frac, dtype)
+
+
+def _cast(y, frac: int, t: FixedType) -> np.ndarray:
+    """An op's exact result y (float64 values, or mantissas at frac) cast to t, as float64."""
+    if y.dtype == np.float64:
+        return quantize(y, t)
+    return np.ldexp(cast_mantissas(y, frac, t).astype(np.float64), -t.fractional) + 0.0
+
+
+def _value_type(node) -> FixedType:
+    """Type of every partial sum and product of a dense/conv/scale-shift up to its output cast."""
+    a = node.attrs
+    if "scale_type" not in a:
+        return a["accum_type"]  # it holds the bias too
+    acc, st, bt = a["accum_type"], a["scale_type"], a["bias_type"]
+    integer = max(acc.integer + st.integer, bt.integer) + 1
+    return FixedType(integer + max(acc.fractional + st.fractional, bt.fractional), integer)
+
+
+def _operands(graph, node, x):
+    """The input and the weights of a dense/conv/scale-shift in its domain."""
+    dtype = exact_dtype(_value_type(node), graph.tensors[node.outputs[0]].type)
+    return (_domain(x, graph.tensors[node.inputs[0]].type.fractional, dtype),
+            _domain(node.params["weight"], node.attrs["weight_type"].fractional, dtype))
+
+
 def _dense(graph, node, x):
-    return _finish(graph, node, x @ node.params["weight"])
+    x, w = _operands(graph, node, x)
+    return _finish(graph, node, x @ w)
 
 
 def _finish(graph, node, acc):
     """Per-channel scale, bias, fused relu and the output cast of a weighted op
-    (on a new float64 `acc`, changed in place)."""
-    p = node.params
-    return quantize_affine(acc, graph.tensors[node.outputs[0]].type, p.get("scale"), p["bias"],
-                           node.attrs.get("relu", False))
+    (on a new `acc`, float64 ones changed in place)."""
+    p, a, t = node.params, node.attrs, graph.tensors[node.outputs[0]].type
+    if acc.dtype == np.float64:
+        return quantize_affine(acc, t, p.get("scale"), p["bias"], a.get("relu", False))
+    frac = graph.tensors[node.inputs[0]].type.fractional + a["weight_type"].fractional
+    scale = (p["scale"], a["scale_type"]) if "scale" in p else None
+    return quantize_affine_exact(acc, frac, t, (p["bias"], a["bias_type"]), scale, a.get("relu", False))
 
 
 def _nhwc(x, a):
@@ -87,7 +123,7 @@ def _out(graph, node, y):
     return y.reshape((len(y),) + graph.tensors[node.outputs[0]].shape)
 
 
-def _windows(x, a, fill=0.0):
+def _windows(x, a, fill=0):
     """For each kernel tap, in row-major order: the (padded) input it meets at
     every output position, a strided view of shape (A, out_h, out_w, B) of the
     (A, in_h, in_w, B) array x: samples first (A = samples, B = channels) or
@@ -105,17 +141,17 @@ def _windows(x, a, fill=0.0):
 
 
 def _conv(graph, node, x):
-    """Exact, as every partial sum fits in 53 bits. Depthwise: one
+    """Exact in its domain (_operands). Depthwise: one
     multiply-add per kernel tap, samples innermost (long contiguous runs; 2x
     faster than im2col here). Otherwise all taps side by side (im2col), then
     one matrix product (BLAS) when ungrouped, else one einsum."""
-    a, w = node.attrs, node.params["weight"]
+    a, (x, w) = node.attrs, _operands(graph, node, x)
     g, (oh, ow, f), (h, iw, c) = a["groups"], a["out_hwc"], a["in_hwc"]
     n, (kh, kw) = len(x), a["kernel"]
     x = _nhwc(x, a)
     if c == g > 1:
         samples_last = np.moveaxis(x, 0, -1).reshape(1, h, iw, c * n)
-        acc, product = np.zeros((2, oh, ow, g, f // g, n))
+        acc, product = np.zeros((2, oh, ow, g, f // g, n), x.dtype)
         for window, w_tap in zip(_windows(samples_last, a), w.reshape(kh * kw, g, f // g, 1)):
             acc += np.multiply(window.reshape(oh, ow, g, 1, n), w_tap, out=product)
         acc = np.moveaxis(acc, -1, 0).reshape(n, oh, ow, f)
@@ -131,20 +167,16 @@ def _conv(graph, node, x):
 
 
 def _scale_shift(graph, node, x):
-    a = node.attrs
-    if a["accum_type"].width <= 53:
-        return _finish(graph, node, x * node.params["weight"])
-    # x * w + b wider than float64's mantissa: exact on integer mantissas, as ap_fixed computes it
-    return quantize_affine_exact(x, graph.tensors[node.inputs[0]].type, node.params["weight"], a["weight_type"],
-                                 node.params["bias"], a["bias_type"], graph.tensors[node.outputs[0]].type,
-                                 a.get("relu", False))
+    x, w = _operands(graph, node, x)
+    return _finish(graph, node, x * w)
 
 
 def divide(total, count, acc_t, y_t):
-    """total / count rounded once, half to even, to y_t (then y_t's overflow)."""
+    """total / count rounded once, half to even, to y_t (then y_t's overflow),
+    for exact sums of type acc_t in their domain (float64 values or mantissas)."""
     f, g = acc_t.fractional, y_t.fractional
-    num = quantize_raw(total, acc_t).astype(np.int64)
-    den = np.broadcast_to(np.asarray(count, np.int64), num.shape)
+    num = mantissas(total, f, np.int64) if total.dtype == np.float64 else total
+    den = np.broadcast_to(np.asarray(count, np.int64), num.shape).astype(num.dtype)
     if g >= f:
         num = num << (g - f)
     else:
@@ -152,7 +184,7 @@ def divide(total, count, acc_t, y_t):
     q = num // den
     r = num - q * den
     q = q + ((2 * r > den) | ((2 * r == den) & (q % 2 == 1)))
-    return quantize(np.ldexp(q.astype(np.float64), -g), y_t)
+    return _cast(q, g, y_t)
 
 
 def _pool(graph, node, x):
@@ -162,10 +194,12 @@ def _pool(graph, node, x):
         for window in _windows(_nhwc(x, a), a, -np.inf):
             np.maximum(y, window, out=y)
         return _out(graph, node, quantize(y, graph.tensors[node.outputs[0]].type))
-    total = np.zeros((len(x), *a["out_hwc"]))
-    for window in _windows(_nhwc(x, a), a):
+    acc_t, y_t = a["accum_type"], graph.tensors[node.outputs[0]].type
+    x = _domain(_nhwc(x, a), acc_t.fractional, exact_dtype(acc_t, y_t))
+    total = np.zeros((len(x), *a["out_hwc"]), x.dtype)
+    for window in _windows(x, a):
         total += window
-    y = divide(total, pool_counts(a)[None, :, :, None], a["accum_type"], graph.tensors[node.outputs[0]].type)
+    y = divide(total, pool_counts(a)[None, :, :, None], acc_t, y_t)
     return _out(graph, node, y)
 
 
@@ -174,13 +208,20 @@ MERGES = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "aver
 
 
 def _merge(graph, node, *xs):
+    """Sums and products in the domain of their exact type (accum_type); maximum and minimum on float64."""
     a, y_t = node.attrs, graph.tensors[node.outputs[0]].type
+    value = a.get("accum_type")
+    if value is not None:
+        dtype = exact_dtype(value, y_t)
+        fracs = [graph.tensors[t].type.fractional if a["mode"] == "multiply" else value.fractional
+                 for t in node.inputs]
+        xs = [_domain(x, frac, dtype) for x, frac in zip(xs, fracs)]
     y = xs[0]
     for x in xs[1:]:
         y = MERGES[a["mode"]](y, x)
     if a["mode"] == "average":
-        return divide(y, len(xs), a["accum_type"], y_t)
-    return quantize(y, y_t)
+        return divide(y, len(xs), value, y_t)
+    return quantize(y, y_t) if value is None else _cast(y, value.fractional, y_t)
 
 
 def _concat(graph, node, *xs):
@@ -217,13 +258,17 @@ def _prelu(graph, node, x):
 
 
 def _dot(graph, node, a, b):
-    """sum_k a[i, k] * b[j, k] with the summed axes moved last (exact: every
-    partial sum fits in 53 bits)."""
+    """sum_k a[i, k] * b[j, k] with the summed axes moved last, exact in the
+    domain of the accumulator."""
     ia, ib = node.attrs["axes"]
+    y_t = graph.tensors[node.outputs[0]].type
+    dtype = exact_dtype(node.attrs["accum_type"], y_t)
+    fa, fb = (graph.tensors[t].type.fractional for t in node.inputs)
+    a, b = _domain(a, fa, dtype), _domain(b, fb, dtype)
     a = np.moveaxis(a, ia + 1, -1).reshape(len(a), -1, a.shape[ia + 1])
     b = np.moveaxis(b, ib + 1, -1).reshape(len(b), -1, b.shape[ib + 1])
     y = np.einsum("nik,njk->nij", a, b)
-    return quantize(y.reshape((len(y),) + graph.tensors[node.outputs[0]].shape), graph.tensors[node.outputs[0]].type)
+    return _cast(y.reshape((len(y),) + graph.tensors[node.outputs[0]].shape), fa + fb, y_t)
 
 
 def _threshold(graph, node, x):

@@ -215,60 +215,79 @@ def quantize_raw(x, t: FixedType) -> np.ndarray:
 
 
 def _quantize_raw_wide(x: np.ndarray, t: FixedType) -> np.ndarray:
-    """quantize_raw() for widths beyond 64 bits: each value's exact integer ratio, in Python ints."""
-    out = np.empty(x.shape, dtype=object)
-    flat = out.reshape(-1)
-    for i, v in enumerate(x.ravel().tolist()):
-        num, den = v.as_integer_ratio()  # den is a power of two
-        flat[i] = cast_mantissa(num, den.bit_length() - 1, t)
-    return out
+    """quantize_raw() for widths beyond 64 bits: the exact mantissas of x on a common grid, cast in Python ints."""
+    m, e = np.frexp(x)  # x = m * 2**e, m * 2**53 an integer
+    low = int(e.min()) if x.size else 0
+    k = mantissas(m, 53, object) << (e - low).astype(object)
+    return cast_mantissas(k, 53 - low, t)
 
 
-def cast_mantissa(k: int, frac: int, t: FixedType) -> int:
-    """Mantissa in `t` of the value k * 2**-frac (Python ints, any width): rounding
-    on the exact value, then overflow, as ap_fixed's conversions do."""
+def mantissas(values, frac: int, dtype) -> np.ndarray:
+    """The integer mantissas values * 2**frac of float64 values on that grid, as
+    int64 (below 2**63) or, with dtype object, Python ints."""
+    y = np.ldexp(np.asarray(values, np.float64), frac)
+    return np.array(np.frompyfunc(int, 1, 1)(y), dtype=object) if np.dtype(dtype) == object else y.astype(np.int64)
+
+
+def exact_dtype(value: FixedType, t: FixedType):
+    """How the emulator computes exactly a value of type `value` (every partial
+    sum and product of an op, on the grid 2**-value.fractional) and casts it to
+    t: as float64 values up to 53 bits (the fast path), else as integer
+    mantissas (cast_mantissas), int64 while every intermediate and shift stays
+    within 62 bits, else Python ints (object: any width)."""
+    if value.width <= 53:
+        return np.float64
+    shift = value.fractional - t.fractional
+    return np.int64 if value.width + max(0, -shift) <= 62 and shift <= 62 and t.width <= 62 else object
+
+
+def _round_up(rounding: str, k, q, rest, half):
+    """Whether a cast rounds the floor q of k * 2**-shift up (rest = k - q * 2**shift, half = 2**(shift - 1))."""
+    if rounding == "TRN":
+        return 0
+    if rounding == "TRN_ZERO":
+        return (rest > 0) & (k < 0)
+    if rounding == "RND":
+        return rest >= half
+    ties = {"RND_ZERO": lambda: k < 0, "RND_MIN_INF": lambda: False, "RND_INF": lambda: k > 0,
+            "RND_CONV": lambda: q & 1 == 1}[rounding]
+    return (rest > half) | ((rest == half) & ties())
+
+
+def cast_mantissas(k, frac: int, t: FixedType) -> np.ndarray:
+    """Mantissas in `t` of the values k * 2**-frac, for integer mantissas k: an
+    int64 array within exact_dtype's bounds, or Python ints (object, any width).
+    Rounding on the exact value, then overflow, as ap_fixed's conversions do."""
+    k = np.asarray(k)
     shift = frac - t.fractional
     if shift <= 0:
         q = k << -shift
     else:
         q = k >> shift  # floor
-        rest, half = k - (q << shift), 1 << (shift - 1)
-        tie = rest == half
-        q += {
-            "TRN": False,
-            "TRN_ZERO": rest > 0 and k < 0,
-            "RND": rest >= half,
-            "RND_ZERO": rest > half or (tie and k < 0),
-            "RND_MIN_INF": rest > half,
-            "RND_INF": rest > half or (tie and k > 0),
-            "RND_CONV": rest > half or (tie and q & 1 == 1),
-        }[t.rounding]
+        q = q + _round_up(t.rounding, k, q, k - (q << shift), 1 << (shift - 1))
     lo, hi = _raw_bounds(t)
     if t.overflow == "WRAP":
         return (q - lo) % (1 << t.width) + lo
     if t.overflow == "SAT_ZERO":
-        return q if lo <= q <= hi else 0
+        return np.where((q >= lo) & (q <= hi), q, 0)
     lo, hi = _clip_bounds(t)
-    return min(max(q, lo), hi)
+    return np.minimum(np.maximum(q, lo), hi)
 
 
-def quantize_mantissas(k, frac: int, t: FixedType) -> np.ndarray:
-    """cast_mantissa() over an array of integer mantissas (int64 or Python ints): an object array."""
-    return np.frompyfunc(lambda v: cast_mantissa(int(v), frac, t), 1, 1)(np.asarray(k, dtype=object))
-
-
-def quantize_affine_exact(x, x_type: FixedType, w, w_type: FixedType, b, b_type: FixedType, t: FixedType,
-                          relu: bool = False) -> np.ndarray:
-    """quantize(relu?(x * w + b), t) for x, w, b holding values of their types,
-    exact at any width: ap_fixed's full-precision x * w + b, cast once, computed
-    on Python-int mantissas (for sums wider than float64's 53 bits; slow)."""
-    kx, kw, kb = (quantize_raw(v, vt).astype(object) for v, vt in ((x, x_type), (w, w_type), (b, b_type)))
-    product = x_type.fractional + w_type.fractional
-    frac = max(product, b_type.fractional)
-    k = kx * kw * (1 << (frac - product)) + kb * (1 << (frac - b_type.fractional))
+def quantize_affine_exact(k, frac: int, t: FixedType, bias, scale=None, relu: bool = False) -> np.ndarray:
+    """quantize(relu?(k * 2**-frac * scale + bias), t) as float64 values (t of
+    at most 53 bits) for integer mantissas k (see cast_mantissas), exact at any
+    width as ap_fixed's full-precision arithmetic; bias and scale are (values,
+    type) pairs."""
+    if scale is not None:
+        values, st = scale
+        k, frac = k * mantissas(values, st.fractional, k.dtype), frac + st.fractional
+    values, bt = bias
+    top = max(frac, bt.fractional)
+    k = (k << (top - frac)) + (mantissas(values, bt.fractional, k.dtype) << (top - bt.fractional))
     if relu:
-        k = np.where((k > 0).astype(bool), k, 0)
-    return np.ldexp(quantize_mantissas(k, frac, t).astype(np.float64), -t.fractional) + 0.0
+        k = np.where(k > 0, k, 0)
+    return np.ldexp(cast_mantissas(k, top, t).astype(np.float64), -t.fractional) + 0.0
 
 
 def _quantize_raw_exact(x: np.ndarray, t: FixedType) -> np.ndarray:

@@ -476,7 +476,8 @@ def test_wide_values_match_ap_fixed(wide_reference):
     for index, (x, w, b, t, relu) in enumerate(affine, len(casts)):
         ks = np.array([[_random_mantissa(v, rnd) for v in (x, w, b)] for _ in range(40)], dtype=object)
         values = [np.ldexp(ks[:, j].astype(np.float64), -v.fractional) for j, v in enumerate((x, w, b))]
-        got = quantize_affine_exact(values[0], x, values[1], w, values[2], b, t, relu)
+        product = ks[:, 0] * ks[:, 1]
+        got = quantize_affine_exact(product, x.fractional + w.fractional, t, (values[2], b), relu=relu)
         assert all(v.bit_length() <= 53 or v == 0 for v in ks.ravel())  # exact as float64
         lines += [f"{index} {' '.join(str(int(k) % 2**64) for k in row)}" for row in ks]
         expected += [int(v) for v in np.ldexp(got, t.fractional)]
@@ -490,3 +491,29 @@ def test_wide_values_match_ap_fixed(wide_reference):
         if ref != want:
             mismatches.append(f"{text}: ap_fixed {ref}, hlsflow {want}")
     assert not mismatches, f"{len(mismatches)}/{len(lines)} mismatches:\n" + "\n".join(mismatches[:20])
+
+
+def test_int64_mantissas_cast_like_python_ints():
+    """cast_mantissas on int64 (the emulator's 54..62-bit sums, within
+    exact_dtype's bounds) equals the Python-int path that
+    test_wide_values_match_ap_fixed checks against ap_fixed."""
+    rnd = random.Random(FUZZ_SEED)
+    checked = 0
+    for q in ROUNDING_MODES:
+        for o in OVERFLOW_MODES:
+            for _ in range(6):
+                value = FixedType(rnd.randint(54, 62), rnd.randint(-10, 40), rnd.random() < 0.8)
+                t = FixedType(rnd.randint(2, 53), rnd.randint(-8, 30), rnd.random() < 0.6, q, o)
+                if fixed.exact_dtype(value, t) is not np.int64:
+                    continue
+                lo, hi = _raw_bounds(value)
+                ks = [lo, hi, 0, 1, -1] + [rnd.randint(lo, hi) for _ in range(200)]
+                ks += [k >> rnd.randint(0, value.width) for k in ks]  # small values
+                shift = value.fractional - t.fractional
+                if shift > 0:  # ties
+                    ks += [k for m in range(-3, 4) if lo <= (k := (m << shift) + (1 << (shift - 1))) <= hi]
+                wide = fixed.cast_mantissas(np.array(ks, dtype=object), value.fractional, t)
+                narrow = fixed.cast_mantissas(np.array(ks, dtype=np.int64), value.fractional, t)
+                assert narrow.dtype == np.int64 and [int(v) for v in narrow] == list(wide), (value, t)
+                checked += 1
+    assert checked >= 40

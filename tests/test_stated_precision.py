@@ -124,3 +124,54 @@ def test_relu_result_and_embedding_index_types_can_be_stated(tmp_path):
     with pytest.raises(OptionError, match=r"^config layers.tokens.output_type: ap_uint<4> does not hold every index "
                                           r"0..19 of its Embedding's table; an unsigned integer type of at least 5"):
         typed_graph(model, config={"layers": {"tokens": {"output_type": "ap_uint<4>"}}})
+
+
+def wide_model(seed=0):
+    """Depthwise, separable and dense layers, a Multiply and a Dot: with 32-bit
+    stated types, their exact sums and products are 54 to 100 bits wide."""
+    import tf_keras as keras
+
+    L = keras.layers
+    keras.utils.set_random_seed(seed)
+    x = L.Input((6, 6, 3), name="image")
+    d = L.Flatten(name="flat_d")(L.DepthwiseConv2D(3, name="dw")(x))
+    s = L.Flatten(name="flat_s")(L.SeparableConv2D(4, 2, strides=2, name="sep")(x))
+    a, b = L.Dense(6, name="fc_a")(d), L.Dense(6, name="fc_b")(s)
+    return keras.Model(x, [L.Multiply(name="mul")([a, b]), L.Dot(axes=1, name="dot")([a, b])], name="wide")
+
+
+def test_wide_sums_and_products_match_csim(tmp_path):
+    """ap_fixed<32,16> everywhere (hls4ml's common choice), finer weights on two
+    layers and a rounding, saturating output on one: the emulator computes the
+    sums and products wider than 53 bits on int64 or Python-int mantissas, bit
+    for bit as the C++ does (wrapping included)."""
+    from hlsflow.emulate import _value_type
+    from hlsflow.fixed import exact_dtype
+
+    model = wide_model()
+    config = {"default_precision": "ap_fixed<32,16>",
+              "layers": {"fc_a": {"weight_type": "ap_fixed<32,2>", "output_type": "ap_fixed<32,16,AP_RND_CONV,AP_SAT>"},
+                         "sep": {"weight_type": "ap_fixed<24,2>"}}}
+    project = hlsflow.convert(model, tmp_path / "prj", config=config)
+    g = project.graph
+    domains = {}
+    for node in g.nodes:
+        if "accum_type" in node.attrs:
+            value = _value_type(node) if node.op in ("dense", "conv") else node.attrs["accum_type"]
+            domains[node.name] = exact_dtype(value, g.tensors[node.outputs[0]].type)
+    assert {np.float64, np.int64, object} <= set(domains.values()), domains
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-8, 8, (150, 6, 6, 3)), rng.uniform(-2 ** 15, 2 ** 15, (50, 6, 6, 3))])
+    emulated, predicted = project.emulate(x), project.predict(x)
+    for e, p in zip(emulated, predicted):
+        assert np.array_equal(e, p)
+    reference = model.predict(project.cast_inputs(x)[:150].astype(np.float32), verbose=0)
+    for e, r in zip(emulated, reference):
+        np.testing.assert_allclose(e[:150], r, rtol=1e-3, atol=0.01)  # weights rounded to 16 fractional bits
+
+
+def test_tensor_types_wider_than_53_bits_are_refused(tmp_path):
+    from hlsflow.errors import OptionError
+
+    with pytest.raises(OptionError, match="53 bits"):
+        hlsflow.convert(wide_model(), tmp_path / "prj", config={"default_precision": "ap_fixed<64,32>"})

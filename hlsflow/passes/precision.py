@@ -45,7 +45,10 @@ DEFAULTS = {
         "percentile": 100.0,  # of |values|: below 100, rarer outliers saturate
     },
 }
-EXACT_LIMIT = 53  # widest tensor the float64 emulator holds exactly
+# Widest tensor or parameter: the emulator holds them (and the sequence layers' values) as float64. Exact sums
+# and products (accumulators of dense, conv, scale-shift, pooling, merges, dot) may be as wide as ap_fixed allows
+# (fixed.MAX_WIDTH, 1024 bits): the emulator computes those wider than this on integer mantissas (fixed.exact_dtype).
+FLOAT_LIMIT = 53
 BATCHNORM_BITS = 32  # a batch normalization between quantizers: its scale and shift to this many bits (float32: 24)
 STEP_INPUT_WIDTH = 40  # ... and its result, rounded to this width where it goes to STEP_OPS unquantized
 SOFTMAX_KEYS = ("index_type", "exp_type", "inv_frac", "inv_type", "output_type")
@@ -252,8 +255,6 @@ def _linear(graph: Graph, node, config):
         y.type, y.exact = _result_type(float(lo.min()), float(hi.max()), frac, exact, config)
     else:
         y.exact = exact
-    # a scale-shift's x * w + b is exact at any width (ap_fixed's full precision; Python ints in the emulator)
-    _check_width(node, *((y.type,) if node.op == "scale_shift" else (acc, y.type)))
 
 
 def _between_quantizers(graph: Graph, node, config) -> bool:
@@ -296,14 +297,25 @@ def _batchnorm_parameters(node, x_type: FixedType) -> tuple[FixedType, FixedType
 
 def _check_width(node, *types):
     for t in types:
-        if t.width > EXACT_LIMIT:
-            raise OptionError(f"layer {node.name!r}: needs a {t.width}-bit type; hlsflow handles at most {EXACT_LIMIT} bits")
+        if t.width > FLOAT_LIMIT:
+            raise OptionError(f"layer {node.name!r}: needs a {t.width}-bit type; hlsflow handles at most {FLOAT_LIMIT} bits")
+
+
+def _check_tensor_widths(graph: Graph) -> None:
+    """Tensors and parameters hold at most FLOAT_LIMIT bits (sums and products may be wider)."""
+    named = [(f"tensor {name!r}", t.type) for name, t in graph.tensors.items()]
+    named += [(f"layer {n.name!r}'s {key[:-5]}s", n.attrs[key]) for n in graph.nodes
+              for key in ("weight_type", "bias_type") if key in n.attrs]
+    for what, t in named:
+        if t.width > FLOAT_LIMIT:
+            raise OptionError(f"{what}: type {t} is {t.width} bits wide; hlsflow holds tensors and parameters of "
+                              f"at most {FLOAT_LIMIT} bits (use a narrower type)")
 
 
 def _result_type(lo, hi, frac, exact, config):
     """Exact type of a result, rounded to the width cap where already inexact."""
     t = type_for_interval(lo, hi, frac)
-    limit = EXACT_LIMIT if exact else config["activation_width"]
+    limit = FLOAT_LIMIT if exact else config["activation_width"]
     if t.width <= limit:
         return t, exact
     return FixedType(limit, t.integer, t.signed, "RND_CONV", "SAT"), False
@@ -396,13 +408,10 @@ def _merge(graph: Graph, node, config):
             lo, hi = lo + a, hi + b
     if mode == "multiply":
         frac = sum(t.type.fractional for t in xs)
-    t = type_for_interval(lo, hi, frac)
+    node.attrs["accum_type"] = type_for_interval(lo, hi, frac)  # the exact result
     if mode == "average":
-        node.attrs["accum_type"] = t
-        return _division(node, y, t, [len(xs)], exact, config)
-    t, exact = _result_type(lo, hi, frac, exact, config)
-    _set(y, t, exact)
-    _check_width(node, y.type)
+        return _division(node, y, node.attrs["accum_type"], [len(xs)], exact, config)
+    _set(y, *_result_type(lo, hi, frac, exact, config))
 
 
 def _leaky_relu(graph: Graph, node, config):
@@ -516,7 +525,6 @@ def _dot(graph: Graph, node, config):
         y.type, y.exact = _result_type(acc.min_value, acc.max_value, frac, a.exact and b.exact, config)
     else:
         y.exact = a.exact and b.exact
-    _check_width(node, acc, y.type)
 
 
 def _threshold(graph: Graph, node, config):
@@ -603,6 +611,7 @@ def assign_types(graph: Graph, config) -> Graph:
         stated = chosen if node.op == "table" else stated_type(config, node.name, "output_type")
         if stated is not None and stated != free[0].type:
             free[0].type, free[0].exact = stated, free[0].exact and _holds(stated, free[0].type)
+    _check_tensor_widths(graph)
     return graph
 
 

@@ -50,8 +50,8 @@ class Span:
     def type(self) -> FixedType:
         """The exact type (an OptionError where it would exceed what hlsflow holds exactly)."""
         width = max(self.integer_bits() + self.frac, 1)
-        if width > pr.EXACT_LIMIT:
-            raise OptionError(f"a {width}-bit intermediate value; hlsflow handles at most {pr.EXACT_LIMIT} bits "
+        if width > pr.FLOAT_LIMIT:
+            raise OptionError(f"a {width}-bit intermediate value; hlsflow handles at most {pr.FLOAT_LIMIT} bits "
                               "(use narrower weights or types)")
         return pr.type_for_interval(self.lo, self.hi, self.frac)
 
@@ -386,11 +386,11 @@ def layernorm(graph: Graph, node, config):
     total = Span(n * min(xs.lo, 0), n * max(xs.hi, 0), xs.frac)
     dev = Span(n * xs.lo - total.hi, n * xs.hi - total.lo, xs.frac)
     dev_t = dev.type()
-    if dev_t.width + ln.TABLE_WIDTH > pr.EXACT_LIMIT:
+    if dev_t.width + ln.TABLE_WIDTH > pr.FLOAT_LIMIT:
         raise OptionError(f"layer {node.name!r}: its {x.type.width}-bit input is too wide for the layer "
                           "normalization; give it a narrower input type")
     # the deviations are squared rounded to at most this many bits, so that their sum fits 53 bits
-    square_bits = (pr.EXACT_LIMIT - 1 - int(np.ceil(np.log2(n)))) // 2
+    square_bits = (pr.FLOAT_LIMIT - 1 - int(np.ceil(np.log2(n)))) // 2
     square_t = dev_t if dev_t.width <= square_bits else FixedType(square_bits, dev_t.integer, True, "RND_CONV",
                                                                      "SAT")
     peak = max(-square_t.min_value, square_t.max_value)
@@ -443,7 +443,7 @@ def attention(graph: Graph, node, config):
     index = a["index_type"]
     reach = index.max_value / a["factor"] + 1
     gap_integer = Span(0.0, min(2 * peak, reach), 0).integer_bits()
-    gap_width = min(gap_integer + score.frac, pr.EXACT_LIMIT - a["factor_type"].width)
+    gap_width = min(gap_integer + score.frac, pr.FLOAT_LIMIT - a["factor_type"].width)
     a["gap_type"] = FixedType(gap_width, gap_integer, False, "RND_CONV", "SAT")
     exp_table, inv_table = softmax_tables(a)
     node.params.update(exp_table=exp_table, inv_table=inv_table)
