@@ -7,11 +7,13 @@ observed range (the `percentile` of |values|, times `margin`), its fractional
 bits come from a search on the emulator against Keras: first one width for all
 knobs, then each knob as narrow as the error target still allows.
 
-When the outputs are exact functions of the cast inputs (a QKeras model
-without an input quantizer: Keras on the cast inputs is their bit-exact
-reference), the input's type is a precision choice, and the max-error target
-at the outputs cannot apply: a quantizer's step turns any rounding of the
-input into a whole step for the samples near it. The target then applies
+When the target at the outputs is unreachable and the inputs' types are the
+only knobs (with a final softmax's), the outputs are exact functions of the
+cast inputs (a QKeras model without an input quantizer: Keras on the cast
+inputs is their bit-exact reference): the input's type is a precision choice,
+and the max-error target at the outputs cannot apply, since a quantizer's step
+turns any rounding of the input into a whole step for the samples near it.
+The target then applies
 where rounding is continuous -- the input's own rounding (error / its range),
 and a final softmax against the exact softmax of the emulated logits -- and
 the argmax agreement with Keras on the float samples is measured at the
@@ -344,18 +346,24 @@ def calibrate(model, original: Graph, samples, config=None) -> tuple[dict, dict]
     found = knobs(base, folded, values, options)
     if not found:
         return config, {}
+    trial = Search(original, config, samples, {t: values[t] for t in checked}, options)
     inputs = [k.layer for k in found if k.layer in base.inputs]
-    stepped = bool(inputs) and all(base.tensors[t].exact for t in checked if last is None or t != last.outputs[0])
-    if stepped:  # quantizers downstream of float inputs: see the module's docstring
+    softmax_name = last.name if last is not None and last.op == "softmax" else None
+    stepped = False
+    try:
+        search(found, trial)
+    except OptionError:
+        # quantizers downstream of float inputs (see the module's docstring): only the inputs are knobs
+        if not inputs or any(k.layer not in base.inputs and k.layer != softmax_name for k in found):
+            raise
+        stepped = True
         reference = {name: values[name] for name in inputs}
         softmax = None
-        if last is not None and last.op == "softmax" and last.outputs[0] in checked:
+        if softmax_name is not None and last.outputs[0] in checked:
             softmax = (last.inputs[0], last.outputs[0])
             reference[last.outputs[0]] = values[last.outputs[0]]
         trial = Search(original, config, samples, reference, options, (checked[0], values[checked[0]]), softmax)
-    else:
-        trial = Search(original, config, samples, {t: values[t] for t in checked}, options)
-    search(found, trial)
+        search(found, trial)
     graph = trial.typed(found)
     errors, agree = trial.measure(graph)
     layers = {}
