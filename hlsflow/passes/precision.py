@@ -19,6 +19,7 @@ from hlsflow.errors import OptionError
 from hlsflow.fixed import FixedType, quantize
 from hlsflow.ir import FLOAT, Graph
 from hlsflow.steps import find_steps, step_luts, table_luts
+from hlsflow.tables import index_type
 
 DEFAULTS = {
     "top": None,  # name of the top function (default: from the model's name; see backend/writer.py)
@@ -439,7 +440,7 @@ def _table(graph: Graph, node, config):
     (op "step") when its input is wider than table_width, or when the
     comparisons take fewer LUTs than the table; anything else is a table over
     every value of the input (or, for an already inexact input wider than
-    table_width, over the input rounded)."""
+    table_width, over the input rounded where the function changes: tables.py)."""
     (x,) = graph.input_tensors(node)
     (y,) = graph.output_tensors(node)
     found = find_steps(graph.functions[node.name], x.type) if node.attrs["quantized"] else None
@@ -462,7 +463,9 @@ def _table(graph: Graph, node, config):
             raise OptionError(f"layer {node.name!r}: a lookup table over its {x.type.width}-bit input exceeds "
                               f"table_width={config['table_width']} (and the function is not a monotone step "
                               "function, which comparisons compute at any width); quantize the input first")
-        index, exact = FixedType(config["table_width"], x.type.integer, x.type.signed, "RND_CONV", "SAT"), False
+        out = y.type if y.type != FLOAT else stated_type(config, node.name, "output_type")
+        index = index_type(graph.functions[node.name], x.type, config["table_width"], out, config["activation_width"])
+        exact = False
     codes = np.arange(2 ** index.width)
     if index.signed:
         codes = np.where(codes >= 2 ** (index.width - 1), codes - 2 ** index.width, codes)

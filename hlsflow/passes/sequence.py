@@ -24,6 +24,7 @@ from hlsflow.fixed import FixedType, quantize
 from hlsflow.ir import Graph
 from hlsflow.passes import precision as pr
 from hlsflow.softmax import softmax_tables
+from hlsflow.tables import index_type
 
 
 @dataclass(frozen=True)
@@ -164,12 +165,12 @@ class Cell:
 
     def table(self, role: str, x: FixedType, out: FixedType | None) -> FixedType:
         """A lookup table of a float function over every value of x (or of x
-        rounded to table_width bits): its values are rounded, so inexact."""
+        rounded to table_width bits where the function changes: tables.py): its
+        values are rounded, so inexact."""
         config = self.config
-        index = FixedType(x.width, x.integer, x.signed)
-        if index.width > config["table_width"]:
-            index = FixedType(config["table_width"], x.integer, x.signed, "RND_CONV", "SAT")
-        values = tabulate(self.graph.functions[f"{self.node.name}/{role}"], index)
+        function = self.graph.functions[f"{self.node.name}/{role}"]
+        index = index_type(function, x, config["table_width"], out, config["activation_width"])
+        values = tabulate(function, index)
         t = out if out is not None else pr.rounded_type(values, config["activation_width"])
         self.exact = False
         self.types[f"{role}_index_type"], self.types[f"{role}_table_type"] = index, t
@@ -201,7 +202,11 @@ class Cell:
         if cell == "lstm":
             cand_sum = Span(float(lo[2 * u:3 * u].min()), float(hi[2 * u:3 * u].max()), acc.frac)
             cand = self.role("cand", cand_sum)
-            carry = rec * Span.of(cs) + rec * cand
+            # the fed-back carry: its type's range under a state quantizer, else the carries so far (and
+            # the rounding to its type): the type's range would double the bound on every round
+            fed = Span.of(cs) if "state_type" in a else Span(max(spans[1].lo - cs.step, cs.min_value),
+                                                               min(spans[1].hi + cs.step, cs.max_value), cs.fractional)
+            carry = rec * fed + rec * cand
             # h = o * cell(c) reads this step's carry, kept in the type of every carry so far
             cell_out = self.role("cell", Span.of(self.carry_type(spans[1] | carry)))
             return rec * cell_out, carry

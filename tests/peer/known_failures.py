@@ -8,40 +8,6 @@ types), which fails for a reason of its own."""
 
 KNOWN_FAILURES = {
     **dict.fromkeys((
-        "dense_unrolled.resource_unrolled_rnn[LSTM-rf1]-parallel-stated",
-        "dense_unrolled.resource_unrolled_rnn[LSTM-rf1]-stream-stated",
-        "dense_unrolled.resource_unrolled_rnn[LSTM-rf4]-parallel-stated",
-        "dense_unrolled.resource_unrolled_rnn[LSTM-rf4]-stream-stated",
-        "dense_unrolled.resource_unrolled_rnn[LSTM-rf32]-parallel-stated",
-        "dense_unrolled.resource_unrolled_rnn[LSTM-rf32]-stream-stated",
-        "dense_unrolled.resource_unrolled_rnn[GRU-rf1]-parallel-stated",
-        "dense_unrolled.resource_unrolled_rnn[GRU-rf1]-stream-stated",
-        "dense_unrolled.resource_unrolled_rnn[GRU-rf4]-parallel-stated",
-        "dense_unrolled.resource_unrolled_rnn[GRU-rf4]-stream-stated",
-        "dense_unrolled.resource_unrolled_rnn[GRU-rf32]-parallel-stated",
-        "dense_unrolled.resource_unrolled_rnn[GRU-rf32]-stream-stated",
-        "dense_unrolled.resource_unrolled_rnn[LSTM-rf128]-parallel-stated",
-        "dense_unrolled.resource_unrolled_rnn[LSTM-rf128]-stream-stated",
-        "dense_unrolled.resource_unrolled_rnn[GRU-rf128]-parallel-stated",
-        "dense_unrolled.resource_unrolled_rnn[GRU-rf128]-stream-stated",
-        "rnn.rnn_accuracy[SimpleRNN-return_sequencesTrue]-parallel-stated",
-        "rnn.rnn_accuracy[SimpleRNN-return_sequencesFalse]-parallel-stated",
-        "rnn.rnn_accuracy[LSTM-return_sequencesTrue]-parallel-stated",
-        "rnn.rnn_accuracy[LSTM-return_sequencesTrue]-stream-stated",
-        "rnn.rnn_accuracy[LSTM-return_sequencesFalse]-parallel-stated",
-        "rnn.rnn_accuracy[LSTM-return_sequencesFalse]-stream-stated",
-        "rnn.rnn_accuracy[GRU-return_sequencesTrue]-parallel-stated",
-        "rnn.rnn_accuracy[GRU-return_sequencesTrue]-stream-stated",
-        "rnn.rnn_accuracy[GRU-return_sequencesFalse]-parallel-stated",
-        "rnn.rnn_accuracy[GRU-return_sequencesFalse]-stream-stated",
-        "rnn.rnn_accuracy[Bidirectional-return_sequencesTrue]-parallel-stated",
-        "rnn.rnn_accuracy[Bidirectional-return_sequencesFalse]-parallel-stated",
-        "time_distributed.time_distributed_layer_lstm[h5True]-parallel-stated",
-        "time_distributed.time_distributed_layer_lstm[h5False]-parallel-stated",
-    ), "new (stated types): recurrent layers at the test's fixed<32,16>: a gate activation's table index "
-       "keeps the gate sum's 18 integer bits in table_width=16 bits (a step of 4), errors up to 0.97 (atol "
-       "0.05)"),
-    **dict.fromkeys((
         "stream_clone.multi_clone-stream-stated",
     ), "new (stated types): the judge states fixed<24,3> for every tensor, which overflows the sums (outputs up "
        "to 27); hls4ml 1.3.0's granularity='name' config sets every layer's result (and accum) type 'auto': "
