@@ -162,3 +162,33 @@ def test_hostile_layer_names_stay_inside_the_project(tmp_path):
     keras_out = model.predict(project.cast_inputs(x).astype(np.float32), verbose=0)
     assert np.array_equal(project.predict(x), keras_out)
     assert np.array_equal(project.emulate(x), keras_out)
+
+
+def test_cache_size_survives_builds_removing_their_work_folders(tmp_path, monkeypatch):
+    """Two builds at once (parallel conversions, sweep workers): one measures the
+    cache while the other removes its temporary work folder; that must not fail."""
+    import shutil
+    import threading
+
+    from hlsflow.backend import cache
+
+    monkeypatch.setenv("HLSFLOW_CACHE_DIR", str(tmp_path))
+    stop = threading.Event()
+
+    def churn():
+        while not stop.is_set():
+            work = tmp_path / "model-work" / "a" / "b"
+            work.mkdir(parents=True, exist_ok=True)
+            (work / "unit.o").write_bytes(b"x" * 100)
+            shutil.rmtree(tmp_path / "model-work", ignore_errors=True)
+
+    (tmp_path / "lib.so").write_bytes(b"y" * 1000)
+    other = threading.Thread(target=churn)
+    other.start()
+    try:
+        for _ in range(3000):
+            held, files = cache.usage()
+            assert held >= 1000 and files >= 1
+    finally:
+        stop.set()
+        other.join()

@@ -175,3 +175,32 @@ def test_tensor_types_wider_than_53_bits_are_refused(tmp_path):
 
     with pytest.raises(OptionError, match="53 bits"):
         hlsflow.convert(wide_model(), tmp_path / "prj", config={"default_precision": "ap_fixed<64,32>"})
+
+
+def test_auto_results_are_derived_from_the_stated_types():
+    """"auto" (what hls4ml's name-granularity configs hold for every result): a
+    sum's type holds every exact value its stated input and weight types give
+    (rounded only beyond 53 bits), a float function's table still gets the
+    default; closer to Keras than the default everywhere."""
+    from hlsflow.emulate import emulate
+    from hlsflow.passes.precision import FLOAT_LIMIT, type_for_interval
+    from hlsflow.project import typed_graph
+
+    model = float_cnn()
+    default = {"default_precision": "fixed<16,6>"}
+    auto = {**default, "layers": {name: {"output_type": "auto"} for name in ("conv", "avg", "fc1", "fc2")}}
+    _, g = typed_graph(model, config=auto)
+    conv, avg = g.node("conv"), g.node("avg")
+    acc = conv.attrs["accum_type"]
+    assert g.tensors["conv"].type == type_for_interval(0, acc.max_value, acc.fractional)  # relu fused: no rounding
+    assert g.tensors["avg"].type.width > 16 and g.tensors["avg"].type.fractional > avg.attrs["accum_type"].fractional
+    for name in ("fc1", "fc2"):
+        t = g.tensors[g.node(name).outputs[0]].type
+        assert t.width == FLOAT_LIMIT or t == type_for_interval(t.min_value, t.max_value, t.fractional)
+    tables = [n for n in g.nodes if n.op == "table"]
+    assert tables and all(g.tensors[n.outputs[0]].type == STATED for n in tables)
+    x = np.random.default_rng(1).uniform(-2, 2, (200, 8, 8, 3)).astype(np.float32)
+    reference = model.predict(x, verbose=0)
+    errors = [np.abs(emulate(graph, [x])[0] - reference).max()
+              for graph in (g, typed_graph(model, config=default)[1])]
+    assert errors[0] < errors[1], errors

@@ -26,8 +26,9 @@ def limit_bytes() -> int:
 
 
 def usage() -> tuple[int, int]:
-    """(bytes, files) in the cache."""
-    files = [p for p in cache_dir().rglob("*") if p.is_file()] if cache_dir().is_dir() else []
+    """(bytes, files) in the cache. os.walk, unlike rglob, skips the folders
+    another build removes meanwhile (its temporary work folder)."""
+    files = [Path(top, name) for top, _, names in os.walk(cache_dir()) for name in names]
     return sum(_size(p) for p in files), len(files)
 
 

@@ -115,9 +115,19 @@ def exact_type(values: np.ndarray) -> FixedType:
 
 
 def chosen_type(config, name: str, key: str):
-    """The type config["layers"][name][key] chooses, or None."""
+    """The type config["layers"][name][key] chooses, or None (also for "auto")."""
     text = config.get("layers", {}).get(name, {}).get(key)
-    return None if text is None else parse_type(text, f"layers.{name}.{key}")
+    return None if text is None or is_auto(config, name, key) else parse_type(text, f"layers.{name}.{key}")
+
+
+def is_auto(config, name: str, key: str = "output_type") -> bool:
+    """Whether config["layers"][name][key] is "auto" (as in hls4ml configs): a
+    result hlsflow can derive from its inputs' types (sums, products, merges,
+    pooling) gets that type exactly, rounded only where wider than FLOAT_LIMIT
+    bits; any other type (a float function's table, float weights) gets
+    default_precision, as if the key were absent."""
+    text = config.get("layers", {}).get(name, {}).get(key)
+    return isinstance(text, str) and text.strip().lower() == "auto"
 
 
 def stated_type(config, name: str, key: str):
@@ -253,7 +263,7 @@ def _linear(graph: Graph, node, config):
         y.type = t if t.width <= STEP_INPUT_WIDTH else FixedType(STEP_INPUT_WIDTH, t.integer, t.signed, "RND_CONV", "SAT")
         node.attrs["step_input"] = True
     if y.type == FLOAT:
-        y.type, y.exact = _result_type(float(lo.min()), float(hi.max()), frac, exact, config)
+        y.type, y.exact = _result_type(float(lo.min()), float(hi.max()), frac, exact, config, node.name)
     else:
         y.exact = exact
 
@@ -313,10 +323,11 @@ def _check_tensor_widths(graph: Graph) -> None:
                               f"at most {FLOAT_LIMIT} bits (use a narrower type)")
 
 
-def _result_type(lo, hi, frac, exact, config):
-    """Exact type of a result, rounded to the width cap where already inexact."""
+def _result_type(lo, hi, frac, exact, config, name):
+    """Exact type of a result, rounded to the width cap where already inexact
+    (to FLOAT_LIMIT bits where layer `name`'s output_type is "auto")."""
     t = type_for_interval(lo, hi, frac)
-    limit = FLOAT_LIMIT if exact else config["activation_width"]
+    limit = FLOAT_LIMIT if exact or is_auto(config, name) else config["activation_width"]
     if t.width <= limit:
         return t, exact
     return FixedType(limit, t.integer, t.signed, "RND_CONV", "SAT"), False
@@ -351,13 +362,14 @@ def _division(node, y, acc, count, x_exact, config):
     shift = max(math.ceil(math.log2(c)) for c in count)
     powers = all(c & (c - 1) == 0 for c in count)
     exact_t = type_for_interval(acc.min_value / min(count), acc.max_value / min(count), acc.fractional + shift)
+    auto = is_auto(config, node.name)
     if y.type == FLOAT:
         if powers:
             y.type, y.exact = exact_t, x_exact
         else:
-            width = min(exact_t.width, config["activation_width"])
+            width = min(exact_t.width, FLOAT_LIMIT if auto else config["activation_width"])
             y.type, y.exact = FixedType(width, exact_t.integer, exact_t.signed, "RND_CONV", "SAT"), False
-        stated = stated_type(config, node.name, "output_type")
+        stated = None if auto else stated_type(config, node.name, "output_type")
         if stated is not None and stated != y.type:
             y.type, y.exact = stated, y.exact and _holds(stated, y.type)
     else:
@@ -412,7 +424,7 @@ def _merge(graph: Graph, node, config):
     node.attrs["accum_type"] = type_for_interval(lo, hi, frac)  # the exact result
     if mode == "average":
         return _division(node, y, node.attrs["accum_type"], [len(xs)], exact, config)
-    _set(y, *_result_type(lo, hi, frac, exact, config))
+    _set(y, *_result_type(lo, hi, frac, exact, config, node.name))
 
 
 def _leaky_relu(graph: Graph, node, config):
@@ -429,7 +441,7 @@ def _leaky_relu(graph: Graph, node, config):
     t = type_for_interval(min(ends + (0,)), max(ends), frac)
     exact = x.exact and t.width <= 24
     if y.type == FLOAT:
-        y.type, y.exact = _result_type(t.min_value, t.max_value, frac, exact, config)
+        y.type, y.exact = _result_type(t.min_value, t.max_value, frac, exact, config, node.name)
     else:
         y.exact = exact
 
@@ -525,7 +537,7 @@ def _dot(graph: Graph, node, config):
     acc = type_for_interval(k * min(min(ends), 0), k * max(max(ends), 0), frac)
     node.attrs["accum_type"] = acc
     if y.type == FLOAT:
-        y.type, y.exact = _result_type(acc.min_value, acc.max_value, frac, a.exact and b.exact, config)
+        y.type, y.exact = _result_type(acc.min_value, acc.max_value, frac, a.exact and b.exact, config, node.name)
     else:
         y.exact = a.exact and b.exact
 
@@ -546,7 +558,8 @@ def _threshold(graph: Graph, node, config):
 
 def _softmax(graph: Graph, node, config):
     (y,) = graph.output_tensors(node)
-    opts = {**config["softmax"], **config.get("layers", {}).get(node.name, {})}
+    own = config.get("layers", {}).get(node.name, {})
+    opts = {**config["softmax"], **{k: v for k, v in own.items() if not (k == "output_type" and is_auto(config, node.name))}}
     for key in SOFTMAX_KEYS:
         _record_choice(graph, node.name, key)
     types, y.type = softmax_types(opts, y.shape[-1])  # values per softmax (over the last axis)
@@ -611,7 +624,8 @@ def assign_types(graph: Graph, config) -> Graph:
                                   "or its input's type, which hlsflow never changes")
             continue
         _record_choice(graph, node.name, "output_type")
-        stated = chosen if node.op == "table" else stated_type(config, node.name, "output_type")
+        derived = node.op != "table" and is_auto(config, node.name)
+        stated = chosen if node.op == "table" else None if derived else stated_type(config, node.name, "output_type")
         if stated is not None and stated != free[0].type:
             free[0].type, free[0].exact = stated, free[0].exact and _holds(stated, free[0].type)
     _check_tensor_widths(graph)

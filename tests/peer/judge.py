@@ -147,9 +147,21 @@ def hlsflow_config(item, model) -> dict | None:
                          **({"bias": entry} if weights > 1 else {})}
             keys = {"result": "output_type", "weight": "weight_type", "bias": "bias_type"}
             layers.setdefault(name, {}).update({keys[k]: hlsflow_type(v) for k, v in entry.items() if k in keys})
+        if case.granularity == "name":  # hls4ml's config then says 'auto' for every result the test leaves alone
+            for name in _layer_names(model, {**config, "layers": layers}):
+                layers.setdefault(name, {}).setdefault("output_type", "auto")
     if layers:
         config["layers"] = layers
     return config or None
+
+
+def _layer_names(model, config) -> list:
+    """The Keras layers (and inputs) that remain as layers of hlsflow's graph (not folded into another)."""
+    from hlsflow.project import typed_graph
+
+    graph = typed_graph(model, config=config)[1]
+    kept = set(graph.inputs) | {node.name for node in graph.nodes}
+    return [name for name in [*model.input_names, *(layer.name for layer in model.layers)] if name in kept]
 
 
 def keras_predict(model, xs: list) -> list:

@@ -8,13 +8,6 @@ types), which fails for a reason of its own."""
 
 KNOWN_FAILURES = {
     **dict.fromkeys((
-        "stream_clone.multi_clone-stream-stated",
-    ), "new (stated types): the judge states fixed<24,3> for every tensor, which overflows the sums (outputs up "
-       "to 27); hls4ml 1.3.0's granularity='name' config sets every layer's result (and accum) type 'auto': "
-       "dense and merge results grown exactly (52 to 59 bits), only inputs, weights, biases and activations at "
-       "the default. The judge's translation of granularity='name' (every granularity='name' stated item) "
-       "needs an 'auto' result in hlsflow's config to be faithful"),
-    **dict.fromkeys((
         "qkeras.qlstm-parallel-exact",
         "qkeras.qlstm-stream-exact",
     ), "issue 15: QLSTM with float tanh/sigmoid activations (tables): outputs marked inexact, 0 % of samples "

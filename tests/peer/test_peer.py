@@ -91,11 +91,13 @@ def test_hls4ml_types_map_onto_hlsflow():
 
 def test_stated_config_carries_the_tests_precisions():
     """hls4ml's per-layer precisions reach hlsflow's layer keys: a Sequential's
-    input, one type for all of a layer's, hls4ml-internal layers dropped."""
+    input, one type for all of a layer's, hls4ml-internal layers dropped, and
+    under granularity='name' "auto" for every other result."""
     by_id = {item.id: item for item in cases.items()}
     softmax = by_id["softmax.softmax[in9,6-8-table18,8]-parallel-stated"]
     assert judge.hlsflow_config(softmax, softmax.case.model()) == {
-        "default_precision": "ap_fixed<16,6>", "layers": {"softmax_input": {"output_type": "ap_fixed<9,6>"}}}
+        "default_precision": "ap_fixed<16,6>", "layers": {"softmax_input": {"output_type": "ap_fixed<9,6>"},
+                                                 "softmax": {"output_type": "auto"}}}
     clone = by_id["stream_clone.clone_precision_inheritance-stream-stated"]
     t = "ap_fixed<32,5>"
     assert judge.hlsflow_config(clone, clone.case.model()) == {"default_precision": "ap_fixed<1,0>", "layers": {
