@@ -9,7 +9,10 @@ Verdicts: bit-exact, close, mismatch, error (an exception), unsupported
                 within the float criteria -- and csim == emulator; where
                 hlsflow marks an output inexact (a float op between
                 quantizers), >= 99 % of the samples exact and the rest within
-                the float criteria
+                the float criteria; where an output layer itself ends in an
+                unquantized activation (a QLSTM's tanh: Keras is float there,
+                and DESIGN.md judges such outputs by error), the float
+                criteria and the hls4ml test's own tolerance
     calibrated  converted with the case's inputs as samples: max |error| <=
                 2 % of the Keras output range and, for outputs that are one
                 vector per sample of size > 1, >= 99 % argmax agreement;
@@ -258,5 +261,20 @@ def _judge_exact(item, model, project, xs, predicted) -> Result:
                       passed=True, metrics=metrics)
     ok, detail = float_criteria(predicted, reference)
     detail = f"{100 * fraction:.1f}% of samples bit-exact (outputs marked inexact); {detail}"
+    if float_output(model):
+        within, note = tolerance_check(item.case.tolerance, predicted, reference)
+        return Result(item.id, "close" if ok and within else "mismatch", f"float output activation; {detail}; {note}",
+                      passed=ok and within, metrics=metrics)
     return Result(item.id, "close" if ok else "mismatch", detail, passed=ok and fraction >= EXACT_SAMPLES,
                   metrics=metrics)
+
+
+def float_output(model) -> bool:
+    """Whether an output layer ends in an unquantized activation (tanh, sigmoid,
+    ...; not linear, not a softmax, whose logits are judged instead)."""
+    for name in model.output_names:
+        activation = getattr(model.get_layer(name), "activation", None)
+        if callable(activation) and not hasattr(activation, "bits") and \
+                getattr(activation, "__name__", "") not in ("linear", "softmax"):
+            return True
+    return False

@@ -6,10 +6,4 @@ entries here are removed. "new (stated types)": an item converted with the
 precision its hls4ml test states (config default_precision and per-layer
 types), which fails for a reason of its own."""
 
-KNOWN_FAILURES = {
-    **dict.fromkeys((
-        "qkeras.qlstm-parallel-exact",
-        "qkeras.qlstm-stream-exact",
-    ), "issue 15: QLSTM with float tanh/sigmoid activations (tables): outputs marked inexact, 0 % of samples "
-       "bit-exact (within 0.11 % of the range)"),
-}
+KNOWN_FAILURES: dict[str, str] = {}  # none today: every item of the port passes

@@ -10,9 +10,9 @@ import pytest
 from peer import cases, judge
 from peer.known_failures import KNOWN_FAILURES
 
-# Every layer family in both io types, one item of most issue 17 failure classes
-# (fixed since: they guard the fixes) and one of most known failures' causes
-# (cheap while they fail), chosen to stay within ~3 minutes on 2 cores.
+# Every layer family in both io types and one item of most issue 17 failure
+# classes and of later fixes (they guard them), chosen to stay within ~3
+# minutes on 2 cores.
 FAST = (
     "qkeras.single_dense_activation_exact[4-1]-parallel-exact",
     "qkeras.qdepthwiseconv2d-stream-exact",
@@ -50,6 +50,8 @@ FAST = (
     "keras_nested_model.nested_model-parallel-calibrated",
     "einsum_dense.einsum_dense[bi,io->bo-bias_None]-parallel-calibrated",
     "rnn.rnn_accuracy[SimpleRNN-return_sequencesFalse]-parallel-stated",
+    "rnn.rnn_accuracy[LSTM-return_sequencesFalse]-stream-stated",
+    "stream_clone.multi_clone-stream-stated",
     "embed.embedding_accuracy-parallel-stated",
     "time_distributed.time_distributed_layer[h5False]-parallel-calibrated",
 )
@@ -103,6 +105,18 @@ def test_stated_config_carries_the_tests_precisions():
     assert judge.hlsflow_config(clone, clone.case.model()) == {"default_precision": "ap_fixed<1,0>", "layers": {
         "inp": {"output_type": t}, "x": {"output_type": t, "weight_type": t, "bias_type": t},
         "y": {"output_type": t, "weight_type": t, "bias_type": t}, "out": {"output_type": t}}}
+
+
+def test_only_float_activations_at_the_output_are_judged_by_error():
+    """A QLSTM with tanh (its last h is o * tanh(c), unquantized in QKeras) is a
+    float output; quantized activations, a linear QDense or a QBatchNormalization
+    followed by a quantizer are not."""
+    by_id = {item.id: item for item in cases.items()}
+    assert judge.float_output(by_id["qkeras.qlstm-parallel-exact"].case.model())
+    for exact in ("qkeras.qactivation_kwarg[binary-binary]-stream-exact",
+                  "qkeras.single_dense_activation_exact[4-1]-parallel-exact",
+                  "qkeras.btnn[6-ternary(alpha=auto)-ternary(threshold=0.8)-bn]-parallel-exact"):
+        assert not judge.float_output(by_id[exact].case.model()), exact
 
 
 def test_criteria_fail_where_they_should():
