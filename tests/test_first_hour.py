@@ -127,7 +127,7 @@ def test_non_empty_output_directory_is_refused_before_any_conversion_work(files,
             "print(code, 'tensorflow' in sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.split() == ["2", "False"], result.stdout + result.stderr  # refused, TensorFlow never loaded
-    assert "mine: directory is not empty (use --force to replace it)" in result.stderr
+    assert "mine: directory is not empty (use --force, or force=True in Python, to replace it)" in result.stderr
     assert (out / "notes.txt").read_text() == "keep"
 
 

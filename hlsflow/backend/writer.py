@@ -484,7 +484,7 @@ def check_output_dir(out_dir, force: bool = False) -> Path:
     if out_dir.exists() and not out_dir.is_dir():
         raise ProjectError(f"{out_dir}: exists and is not a directory")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
-        raise ProjectError(f"{out_dir}: directory is not empty (use --force to replace it)")
+        raise ProjectError(f"{out_dir}: directory is not empty (use --force, or force=True in Python, to replace it)")
     return out_dir
 
 
