@@ -130,8 +130,11 @@ def is_auto(config, name: str, key: str = "output_type") -> bool:
     return isinstance(text, str) and text.strip().lower() == "auto"
 
 
-def stated_type(config, name: str, key: str):
-    """The type config["layers"][name][key] chooses, else config["default_precision"], else None."""
+def stated_type(config, name: str, key: str, derived: bool = False):
+    """The type config["layers"][name][key] chooses, else config["default_precision"], else None.
+    derived: the result has a type of its own from its inputs' types, which "auto" keeps (None)."""
+    if derived and is_auto(config, name, key):
+        return None
     chosen = chosen_type(config, name, key)
     if chosen is None and config.get("default_precision") is not None:
         return parse_type(config["default_precision"], "default_precision")
@@ -362,14 +365,13 @@ def _division(node, y, acc, count, x_exact, config):
     shift = max(math.ceil(math.log2(c)) for c in count)
     powers = all(c & (c - 1) == 0 for c in count)
     exact_t = type_for_interval(acc.min_value / min(count), acc.max_value / min(count), acc.fractional + shift)
-    auto = is_auto(config, node.name)
     if y.type == FLOAT:
         if powers:
             y.type, y.exact = exact_t, x_exact
         else:
-            width = min(exact_t.width, FLOAT_LIMIT if auto else config["activation_width"])
+            width = min(exact_t.width, FLOAT_LIMIT if is_auto(config, node.name) else config["activation_width"])
             y.type, y.exact = FixedType(width, exact_t.integer, exact_t.signed, "RND_CONV", "SAT"), False
-        stated = None if auto else stated_type(config, node.name, "output_type")
+        stated = stated_type(config, node.name, "output_type", derived=True)
         if stated is not None and stated != y.type:
             y.type, y.exact = stated, y.exact and _holds(stated, y.type)
     else:
@@ -558,8 +560,9 @@ def _threshold(graph: Graph, node, config):
 
 def _softmax(graph: Graph, node, config):
     (y,) = graph.output_tensors(node)
-    own = config.get("layers", {}).get(node.name, {})
-    opts = {**config["softmax"], **{k: v for k, v in own.items() if not (k == "output_type" and is_auto(config, node.name))}}
+    opts = {**config["softmax"], **config.get("layers", {}).get(node.name, {})}
+    if is_auto(config, node.name):  # a softmax has no exact type: "auto" is the softmax section's
+        opts["output_type"] = config["softmax"]["output_type"]
     for key in SOFTMAX_KEYS:
         _record_choice(graph, node.name, key)
     types, y.type = softmax_types(opts, y.shape[-1])  # values per softmax (over the last axis)
@@ -624,8 +627,7 @@ def assign_types(graph: Graph, config) -> Graph:
                                   "or its input's type, which hlsflow never changes")
             continue
         _record_choice(graph, node.name, "output_type")
-        derived = node.op != "table" and is_auto(config, node.name)
-        stated = chosen if node.op == "table" else None if derived else stated_type(config, node.name, "output_type")
+        stated = chosen if node.op == "table" else stated_type(config, node.name, "output_type", derived=True)
         if stated is not None and stated != free[0].type:
             free[0].type, free[0].exact = stated, free[0].exact and _holds(stated, free[0].type)
     _check_tensor_widths(graph)
